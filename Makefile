@@ -1,0 +1,30 @@
+# The README's commands. `setup` installs what a fresh Debian machine lacks; it is idempotent.
+SHELL := /bin/bash
+DEBS := nftables iproute2 conntrack socat iptables
+
+.PHONY: setup example test typecheck golden
+
+setup: node_modules/.installed
+	@missing=""; for c in nft ip conntrack socat iptables-restore; do command -v $$c >/dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null; \
+	  else echo "missing Debian packages ($(DEBS)); run 'make setup' as root" >&2; fi; \
+	fi
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# sluice's main job on the built-in example: print the nft rules for the Kubernetes docs' my-service.
+example: node_modules/.installed
+	npx sluice render --from examples/my-service
+
+typecheck: node_modules/.installed
+	npm run typecheck
+
+test: setup
+	npm test
+
+# Rewrites rules-fixtures/*/expected.nft from the current renderer: review the diff like code.
+golden: node_modules/.installed
+	UPDATE_GOLDEN=1 npm test -- test/golden.test.ts
