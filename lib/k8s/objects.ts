@@ -1,0 +1,82 @@
+// The Kubernetes objects sluice reads, reduced to the fields the proxy uses. Everything here is
+// untrusted input as it came from the API server or a file: lib/model validates it before use.
+
+export type ObjectKind = 'Service' | 'EndpointSlice' | 'Endpoints' | 'Node';
+export const OBJECT_KINDS: readonly ObjectKind[] = ['Service', 'EndpointSlice', 'Endpoints', 'Node'];
+
+export interface ObjectMeta {
+  name?: unknown;
+  namespace?: unknown;
+  labels?: Record<string, unknown>;
+  creationTimestamp?: unknown;
+  deletionTimestamp?: unknown;
+  resourceVersion?: unknown;
+}
+
+/** A Kubernetes object as sluice keeps it: kind, metadata and the spec/status parts it reads. */
+export interface KubeObject {
+  apiVersion?: unknown;
+  kind: ObjectKind;
+  metadata: ObjectMeta;
+  spec?: any;
+  status?: any;
+  // EndpointSlice
+  addressType?: unknown;
+  endpoints?: unknown;
+  ports?: unknown;
+  // Endpoints (v1)
+  subsets?: unknown;
+}
+
+/** namespace/name, or name for cluster-scoped objects: the key objects are stored under. */
+export function objectKey(obj: { metadata?: ObjectMeta }): string {
+  const ns = typeof obj.metadata?.namespace === 'string' ? obj.metadata.namespace : '';
+  const name = typeof obj.metadata?.name === 'string' ? obj.metadata.name : '';
+  return ns ? `${ns}/${name}` : name;
+}
+
+/**
+ * Keeps only what the proxy reads (drops managedFields, annotations, ownerReferences and the like),
+ * so memory follows the size of the ruleset rather than the size of the objects.
+ */
+export function slimObject(kind: ObjectKind, raw: any): KubeObject {
+  const m = raw?.metadata ?? {};
+  const metadata: ObjectMeta = {
+    name: m.name,
+    namespace: m.namespace,
+    labels: m.labels,
+    creationTimestamp: m.creationTimestamp instanceof Date ? m.creationTimestamp.toISOString() : m.creationTimestamp,
+    deletionTimestamp: m.deletionTimestamp instanceof Date ? m.deletionTimestamp.toISOString() : m.deletionTimestamp,
+    resourceVersion: m.resourceVersion,
+  };
+  switch (kind) {
+    case 'Service':
+      return { kind, metadata, spec: raw.spec, status: raw.status ? { loadBalancer: raw.status.loadBalancer } : undefined };
+    case 'EndpointSlice':
+      return { kind, metadata, addressType: raw.addressType, endpoints: raw.endpoints, ports: raw.ports };
+    case 'Endpoints':
+      return { kind, metadata, subsets: raw.subsets };
+    case 'Node':
+      return {
+        kind, metadata,
+        spec: raw.spec ? { podCIDRs: raw.spec.podCIDRs, podCIDR: raw.spec.podCIDR, taints: raw.spec.taints } : undefined,
+        status: raw.status ? { addresses: raw.status.addresses } : undefined,
+      };
+  }
+}
+
+/** Receives objects from a source (manifest folder or API server). */
+export interface ObjectSink {
+  /** An object was added or changed. */
+  upsert(obj: KubeObject): void;
+  /** An object is gone. */
+  remove(kind: ObjectKind, key: string): void;
+  /** Everything of this kind has been listed once (the initial state is complete). */
+  synced(kind: ObjectKind): void;
+}
+
+/** Where objects come from: watched manifests or a cluster. */
+export interface ObjectSource {
+  start(sink: ObjectSink): Promise<void>;
+  stop(): Promise<void>;
+}
