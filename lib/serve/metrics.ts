@@ -1,0 +1,147 @@
+// Prometheus metrics under kube-proxy's names, so its dashboards and alerts keep working, plus
+// sluice's own. Everything lives in a Registry of its own (never prom-client's global one), so tests
+// and several instances in one process do not collide.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets, linearBuckets } from 'prom-client';
+import { OBJECT_KINDS, type ObjectKind } from '../k8s/objects.ts';
+import type { IPFamily } from './ip-family.ts';
+
+export type TrafficPolicyScope = 'internal' | 'external';
+export type SyncKind = 'full' | 'partial';
+
+export interface SkippedObjects {
+  kind: ObjectKind;
+  /** Short, stable, low-cardinality reason ("invalid-port", "unsupported-protocol"), never free text. */
+  reason: string;
+  count: number;
+}
+
+export interface SluiceMetrics {
+  registry: Registry;
+
+  // --- kube-proxy's metrics (pkg/proxy/metrics), with the ip_family labels current kube-proxy has ---
+  /** Seconds one sync took, full or partial. */
+  syncProxyRulesDuration: Histogram<'ip_family'>;
+  /** Seconds a full sync (the whole ruleset rewritten) took. */
+  syncFullProxyRulesDuration: Histogram<'ip_family'>;
+  /** Seconds a partial sync (only changed services) took. */
+  syncPartialProxyRulesDuration: Histogram<'ip_family'>;
+  /** Seconds from an endpoint change (EndpointSlice's endpoints.kubernetes.io/last-change-trigger-time) to its rules being in the kernel. */
+  networkProgrammingDuration: Histogram<'ip_family'>;
+  /** Unix seconds of the last successful sync. */
+  syncProxyRulesLastTimestamp: Gauge<'ip_family'>;
+  /** Unix seconds a sync was last asked for; much later than the last sync means something hangs. */
+  syncProxyRulesLastQueuedTimestamp: Gauge<'ip_family'>;
+  /** Endpoint (EndpointSlice) changes seen. */
+  endpointChangesTotal: Counter;
+  /** Endpoint changes seen but not yet synced. */
+  endpointChangesPending: Gauge;
+  /** Service changes seen. */
+  serviceChangesTotal: Counter;
+  /** Service changes seen but not yet synced. */
+  serviceChangesPending: Gauge;
+  /** Services with a Local traffic policy and no local endpoints, by which policy is Local. */
+  noLocalEndpoints: Gauge<'ip_family' | 'traffic_policy'>;
+  /** nft transactions the kernel refused. */
+  nftablesSyncFailuresTotal: Counter<'ip_family'>;
+  /** Failed removals of stale chains or sets. */
+  nftablesCleanupFailuresTotal: Counter<'ip_family'>;
+  /** /healthz answers by HTTP status. */
+  proxyHealthzTotal: Counter<'code'>;
+  /** /livez answers by HTTP status. */
+  proxyLivezTotal: Counter<'code'>;
+
+  // --- sluice's own ---
+  /** Services in the ruleset last written. */
+  servicesProgrammed: Gauge;
+  /** Endpoints in the ruleset last written. */
+  endpointsProgrammed: Gauge;
+  /** Lines of each nft transaction written, by full or partial sync. */
+  transactionLines: Histogram<'sync'>;
+  /** Watches restarted (expired, dropped or failed) by object kind. */
+  informerRestartsTotal: Counter<'kind'>;
+  /** Objects currently left out of the ruleset, by kind and reason; set whole with setObjectsSkipped. */
+  objectsSkipped: Gauge<'kind' | 'reason'>;
+  /** Replaces objectsSkipped with these counts: reasons not listed drop to absent. */
+  setObjectsSkipped(counts: Iterable<SkippedObjects>): void;
+}
+
+export interface MetricsOptions {
+  /** The families sluice proxies; their series start at zero instead of appearing on first use. */
+  families?: readonly IPFamily[];
+  /** Node's process_* and nodejs_* metrics, like the go_* and process_* kube-proxy exposes. */
+  processMetrics?: boolean;
+}
+
+// kube-proxy's buckets: 1ms doubling to ~16s for syncs...
+export const SYNC_DURATION_BUCKETS = exponentialBuckets(0.001, 2, 15);
+// ...and for network programming 0, 0.25s, 0.5s, 1..59s, 60..115s by 5s, 2..5min by 30s (the leading
+// 0 comes from component-base's MergeBuckets).
+export const NETWORK_PROGRAMMING_BUCKETS = [
+  0,
+  ...linearBuckets(0.25, 0.25, 2),
+  ...linearBuckets(1, 1, 59),
+  ...linearBuckets(60, 5, 12),
+  ...linearBuckets(120, 30, 7),
+];
+// A partial sync is tens of lines, a full one on a big cluster hundreds of thousands.
+export const TRANSACTION_LINES_BUCKETS = exponentialBuckets(10, 4, 10);
+
+export function createMetrics(opts: MetricsOptions = {}): SluiceMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const families = opts.families ?? ['IPv4'];
+
+  const histogram = <L extends string>(name: string, help: string, buckets: number[], labelNames: L[]) =>
+    new Histogram<L>({ name, help, buckets, labelNames, registers });
+  const gauge = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
+    new Gauge<L>({ name, help, labelNames, registers });
+  const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers });
+
+  const m: SluiceMetrics = {
+    registry,
+    syncProxyRulesDuration: histogram('kubeproxy_sync_proxy_rules_duration_seconds', 'SyncProxyRules latency in seconds', SYNC_DURATION_BUCKETS, ['ip_family']),
+    syncFullProxyRulesDuration: histogram('kubeproxy_sync_full_proxy_rules_duration_seconds', 'SyncProxyRules latency in seconds for full resyncs', SYNC_DURATION_BUCKETS, ['ip_family']),
+    syncPartialProxyRulesDuration: histogram('kubeproxy_sync_partial_proxy_rules_duration_seconds', 'SyncProxyRules latency in seconds for partial resyncs', SYNC_DURATION_BUCKETS, ['ip_family']),
+    networkProgrammingDuration: histogram('kubeproxy_network_programming_duration_seconds', 'In Cluster Network Programming Latency in seconds', NETWORK_PROGRAMMING_BUCKETS, ['ip_family']),
+    syncProxyRulesLastTimestamp: gauge('kubeproxy_sync_proxy_rules_last_timestamp_seconds', 'The last time proxy rules were successfully synced', ['ip_family']),
+    syncProxyRulesLastQueuedTimestamp: gauge('kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds', 'The last time a sync of proxy rules was queued', ['ip_family']),
+    endpointChangesTotal: counter('kubeproxy_sync_proxy_rules_endpoint_changes_total', 'Cumulative proxy rules Endpoint changes'),
+    endpointChangesPending: gauge('kubeproxy_sync_proxy_rules_endpoint_changes_pending', 'Pending proxy rules Endpoint changes'),
+    serviceChangesTotal: counter('kubeproxy_sync_proxy_rules_service_changes_total', 'Cumulative proxy rules Service changes'),
+    serviceChangesPending: gauge('kubeproxy_sync_proxy_rules_service_changes_pending', 'Pending proxy rules Service changes'),
+    noLocalEndpoints: gauge('kubeproxy_sync_proxy_rules_no_local_endpoints_total', 'Number of services with a Local traffic policy and no endpoints', ['ip_family', 'traffic_policy']),
+    nftablesSyncFailuresTotal: counter('kubeproxy_sync_proxy_rules_nftables_sync_failures_total', 'Cumulative proxy nftables sync failures', ['ip_family']),
+    nftablesCleanupFailuresTotal: counter('kubeproxy_sync_proxy_rules_nftables_cleanup_failures_total', 'Cumulative proxy nftables cleanup failures', ['ip_family']),
+    proxyHealthzTotal: counter('kubeproxy_proxy_healthz_total', 'Cumulative proxy healthz HTTP status', ['code']),
+    proxyLivezTotal: counter('kubeproxy_proxy_livez_total', 'Cumulative proxy livez HTTP status', ['code']),
+
+    servicesProgrammed: gauge('sluice_services_programmed', 'Services in the nftables ruleset last written'),
+    endpointsProgrammed: gauge('sluice_endpoints_programmed', 'Endpoints in the nftables ruleset last written'),
+    transactionLines: histogram('sluice_transaction_lines', 'Lines of each nft transaction written', TRANSACTION_LINES_BUCKETS, ['sync']),
+    informerRestartsTotal: counter('sluice_informer_restarts_total', 'Watches restarted, by object kind', ['kind']),
+    objectsSkipped: gauge('sluice_objects_skipped', 'Objects currently left out of the ruleset, by kind and reason', ['kind', 'reason']),
+    setObjectsSkipped(counts) {
+      m.objectsSkipped.reset();
+      for (const c of counts) m.objectsSkipped.inc({ kind: c.kind, reason: c.reason }, c.count);
+    },
+  };
+
+  // Series that exist from the start, so rate() and absent() behave before the first event.
+  for (const ip_family of families) {
+    for (const h of [m.syncProxyRulesDuration, m.syncFullProxyRulesDuration, m.syncPartialProxyRulesDuration, m.networkProgrammingDuration]) h.zero({ ip_family });
+    m.nftablesSyncFailuresTotal.inc({ ip_family }, 0);
+    m.nftablesCleanupFailuresTotal.inc({ ip_family }, 0);
+    for (const traffic_policy of ['internal', 'external'] satisfies TrafficPolicyScope[]) m.noLocalEndpoints.set({ ip_family, traffic_policy }, 0);
+  }
+  for (const sync of ['full', 'partial'] satisfies SyncKind[]) m.transactionLines.zero({ sync });
+  for (const kind of OBJECT_KINDS) m.informerRestartsTotal.inc({ kind }, 0);
+  for (const code of ['200', '503']) {
+    m.proxyHealthzTotal.inc({ code }, 0);
+    m.proxyLivezTotal.inc({ code }, 0);
+  }
+
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  return m;
+}
