@@ -1,0 +1,54 @@
+// Objects by kind and key, as the model reads them. Fed by a manifest folder or a cluster source.
+import { objectKey, type KubeObject, type ObjectKind, type ObjectSink } from '../k8s/objects.ts';
+import type { ObjectSet } from '../model/build.ts';
+
+export class ObjectStore implements ObjectSink {
+  private byKind = new Map<ObjectKind, Map<string, KubeObject>>([
+    ['Service', new Map()], ['EndpointSlice', new Map()], ['Endpoints', new Map()], ['Node', new Map()],
+  ]);
+  private syncedKinds = new Set<ObjectKind>();
+  /** Bumped on every change, so a sync loop can tell whether anything happened since it last looked. */
+  generation = 0;
+  /** Called after every change (the sync loop coalesces them). */
+  onChange?: (kind: ObjectKind) => void;
+
+  upsert(obj: KubeObject): void {
+    this.byKind.get(obj.kind)!.set(objectKey(obj), obj);
+    this.changed(obj.kind);
+  }
+
+  remove(kind: ObjectKind, key: string): void {
+    if (this.byKind.get(kind)!.delete(key)) this.changed(kind);
+  }
+
+  synced(kind: ObjectKind): void {
+    this.syncedKinds.add(kind);
+    this.changed(kind);
+  }
+
+  isSynced(...kinds: ObjectKind[]): boolean {
+    return kinds.every((k) => this.syncedKinds.has(k));
+  }
+
+  get(kind: ObjectKind, key: string): KubeObject | undefined {
+    return this.byKind.get(kind)!.get(key);
+  }
+
+  count(kind: ObjectKind): number {
+    return this.byKind.get(kind)!.size;
+  }
+
+  objects(): ObjectSet {
+    return {
+      services: this.byKind.get('Service')!.values(),
+      endpointSlices: this.byKind.get('EndpointSlice')!.values(),
+      endpoints: this.byKind.get('Endpoints')!.values(),
+      nodes: this.byKind.get('Node')!.values(),
+    };
+  }
+
+  private changed(kind: ObjectKind) {
+    this.generation++;
+    this.onChange?.(kind);
+  }
+}

@@ -1,0 +1,175 @@
+// From objects to the proxy's model: validate each object (once per object version), join services
+// with their endpoints, resolve conflicts between services, and collect what was skipped and why.
+import type { KubeObject } from '../k8s/objects.ts';
+import { readEndpointSlice, readEndpoints, type EndpointGroup } from './endpoint-slices.ts';
+import { compareAddresses, type Family } from './ip.ts';
+import { readNode } from './node.ts';
+import { InvalidObject, Problems } from './problems.ts';
+import { readService, type ServiceDef, type ServiceReading } from './service.ts';
+import type { Endpoint, ProxyModel, ServicePort } from './types.ts';
+
+export interface ObjectSet {
+  services: Iterable<KubeObject>;
+  endpointSlices: Iterable<KubeObject>;
+  endpoints: Iterable<KubeObject>;
+  nodes: Iterable<KubeObject>;
+}
+
+// Objects are replaced, never changed in place, so a reading can be kept for as long as its object lives.
+const readings = new WeakMap<KubeObject, unknown>();
+
+function cachedRead<T>(obj: KubeObject, read: (o: KubeObject) => T): T | InvalidObject {
+  if (readings.has(obj)) return readings.get(obj) as T | InvalidObject;
+  let result: T | InvalidObject;
+  try {
+    result = read(obj);
+  } catch (e) {
+    if (!(e instanceof InvalidObject)) throw e;
+    result = e;
+  }
+  readings.set(obj, result);
+  return result;
+}
+
+function describe(obj: KubeObject): string {
+  const { namespace, name } = obj.metadata ?? {};
+  const part = (v: unknown) => (typeof v === 'string' && v.length <= 253 ? v : '<invalid>');
+  return namespace === undefined ? part(name) : `${part(namespace)}/${part(name)}`;
+}
+
+export function buildModel(objects: ObjectSet, nodeName: string): ProxyModel {
+  const problems = new Problems();
+  const read = <T>(obj: KubeObject, fn: (o: KubeObject) => T): T | undefined => {
+    const r = cachedRead(obj, fn);
+    if (r instanceof InvalidObject) {
+      problems.add(obj.kind, describe(obj), r.reason, r.message);
+      return undefined;
+    }
+    return r;
+  };
+
+  let nodeObject: KubeObject | undefined;
+  for (const n of objects.nodes) if (n.metadata?.name === nodeName) nodeObject = n;
+  const node = (nodeObject && read(nodeObject, (o) => readNode(nodeName, o))) ?? readNode(nodeName, undefined);
+
+  const sliceGroups = new Map<string, EndpointGroup[]>();
+  for (const s of objects.endpointSlices) {
+    const g = read(s, readEndpointSlice);
+    if (g) pushTo(sliceGroups, `${g.namespace}/${g.service}`, g);
+  }
+  const legacyGroups = new Map<string, EndpointGroup[]>();
+  for (const e of objects.endpoints) {
+    for (const g of read(e, readEndpoints) ?? []) pushTo(legacyGroups, `${g.namespace}/${g.service}`, g);
+  }
+
+  const defs: ServiceDef[] = [];
+  for (const s of objects.services) {
+    const r = read<ServiceReading>(s, readService);
+    if (r && 'program' in r) defs.push(r.program);
+  }
+  defs.sort((a, b) => cmp(a.created, b.created) || cmp(a.namespace, b.namespace) || cmp(a.name, b.name));
+
+  const claims = new Claims();
+  const servicePorts: ServicePort[] = [];
+  for (const def of defs) {
+    const conflict = claims.claim(def);
+    if (conflict) {
+      problems.add('Service', `${def.namespace}/${def.name}`, 'conflict', conflict);
+      continue;
+    }
+    const key = `${def.namespace}/${def.name}`;
+    const groups = sliceGroups.get(key) ?? legacyGroups.get(key) ?? [];
+    for (const clusterIP of def.clusterIPs) {
+      const family = clusterIP.family;
+      const ofFamily = <T extends { family: Family }>(list: T[]) => list.filter((x) => x.family === family);
+      for (const port of def.ports) {
+        servicePorts.push({
+          namespace: def.namespace,
+          name: def.name,
+          portName: port.name,
+          protocol: port.protocol,
+          family,
+          clusterIP: clusterIP.address,
+          port: port.port,
+          nodePort: port.nodePort,
+          externalIPs: unique(ofFamily(def.externalIPs).map((i) => i.address)),
+          loadBalancerIPs: unique(ofFamily(def.loadBalancerIPs).map((i) => i.address)),
+          sourceRanges: unique(ofFamily(def.sourceRanges).map((c) => c.cidr)),
+          externalPolicyLocal: def.externalPolicyLocal,
+          internalPolicyLocal: def.internalPolicyLocal,
+          affinityTimeout: def.affinityTimeout,
+          healthCheckNodePort: def.healthCheckNodePort,
+          endpoints: endpointsFor(groups, family, port.name, port.protocol),
+        });
+      }
+    }
+  }
+  servicePorts.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || a.family - b.family
+    || cmp(a.portName, b.portName) || a.port - b.port || cmp(a.protocol, b.protocol));
+  return { node, servicePorts, problems: problems.list };
+}
+
+/** Endpoints of one service port: each group's own port number for that port name (so a named targetPort may differ per slice). */
+function endpointsFor(groups: EndpointGroup[], family: Family, portName: string, protocol: string): Endpoint[] {
+  const byTarget = new Map<string, Endpoint>();
+  for (const g of groups) {
+    if (g.family !== family) continue;
+    const gp = g.ports.find((p) => p.name === portName && p.protocol === protocol);
+    if (!gp) continue;
+    for (const e of g.endpoints) {
+      const id = `${e.address}|${gp.port}`;
+      const earlier = byTarget.get(id);
+      // The same endpoint in two slices (during a slice handover): the readier reading wins.
+      if (earlier && (earlier.ready || (!e.ready && earlier.serving))) continue;
+      byTarget.set(id, { address: e.address, port: gp.port, nodeName: e.nodeName, ready: e.ready, serving: e.serving, terminating: e.terminating });
+    }
+  }
+  return [...byTarget.values()].sort((a, b) => compareAddresses(a.address, b.address) || a.port - b.port);
+}
+
+/** Which service holds which address, address/port and node port; the first service to claim one keeps it. */
+class Claims {
+  private owners = new Map<string, string>();
+
+  claim(def: ServiceDef): string | undefined {
+    const me = `${def.namespace}/${def.name}`;
+    // [key checked, keys set]: a cluster IP is one service's alone; load-balancer and external IPs
+    // may be shared by services on different ports, but never be another service's cluster IP.
+    const checks: { check: string[]; set: string[]; what: string }[] = [];
+    for (const ip of def.clusterIPs) {
+      checks.push({ check: [`ip ${ip.address}`, `front ${ip.address}`], set: [`ip ${ip.address}`], what: `clusterIP ${ip.address}` });
+    }
+    for (const ip of unique([...def.externalIPs, ...def.loadBalancerIPs].map((i) => i.address))) {
+      for (const p of def.ports) {
+        const at = `${ip} ${p.protocol}/${p.port}`;
+        checks.push({ check: [`ip ${ip}`, `front ${at}`], set: [`front ${at}`, `front ${ip}`], what: `address ${at}` });
+      }
+    }
+    for (const p of def.ports) {
+      if (p.nodePort === undefined) continue;
+      const key = `nodePort ${p.protocol}/${p.nodePort}`;
+      checks.push({ check: [key], set: [key], what: `nodePort ${p.nodePort}/${p.protocol}` });
+    }
+    for (const { check, what } of checks) {
+      for (const key of check) {
+        const owner = this.owners.get(key);
+        if (owner !== undefined && owner !== me) return `${what} already belongs to Service ${owner}`;
+      }
+    }
+    for (const { set } of checks) for (const key of set) if (!this.owners.has(key)) this.owners.set(key, me);
+    return undefined;
+  }
+}
+
+function pushTo<T>(m: Map<string, T[]>, k: string, v: T) {
+  const list = m.get(k);
+  if (list) list.push(v); else m.set(k, [v]);
+}
+
+function unique(xs: string[]): string[] {
+  return [...new Set(xs)];
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,118 @@
+// Reads EndpointSlices (discovery.k8s.io/v1) and legacy Endpoints (v1) into endpoint groups: a set of
+// addresses that share one list of ports, belonging to one service.
+import type { KubeObject } from '../k8s/objects.ts';
+import { parseIP, type Family } from './ip.ts';
+import { invalid } from './problems.ts';
+import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isPort, isPortName, parseProtocol, show, type Protocol } from './validate.ts';
+
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+export interface GroupPort { name: string; protocol: Protocol; port: number }
+export interface GroupEndpoint { address: string; nodeName?: string; ready: boolean; serving: boolean; terminating: boolean }
+
+export interface EndpointGroup {
+  namespace: string;
+  service: string;
+  family: Family;
+  ports: GroupPort[];
+  endpoints: GroupEndpoint[];
+}
+
+function objectNames(obj: KubeObject): { namespace: string; name: string } {
+  const { namespace, name } = obj.metadata ?? {};
+  if (!isDNS1123Label(namespace)) invalid('invalid-namespace', `metadata.namespace ${show(namespace)} is not a valid namespace name`);
+  if (!isDNS1123Subdomain(name)) invalid('invalid-name', `metadata.name ${show(name)} is not a valid object name`);
+  return { namespace, name };
+}
+
+function readPorts(raw: unknown, field: string): GroupPort[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) invalid('invalid-port', `${field} is not a list`);
+  return raw.map((p: any, i: number) => {
+    const where = `${field}[${i}]`;
+    if (!p || typeof p !== 'object') invalid('invalid-port', `${where} is not an object`);
+    const name = p.name ?? '';
+    if (name !== '' && !isPortName(name)) invalid('invalid-port-name', `${where}.name ${show(name)} is not a valid port name`);
+    const protocol = parseProtocol(p.protocol) ?? invalid('invalid-protocol', `${where}.protocol ${show(p.protocol)} is not TCP, UDP or SCTP`);
+    if (!isPort(p.port)) invalid('invalid-port', `${where}.port ${show(p.port)} is not a port number (1-65535)`);
+    return { name, protocol, port: p.port };
+  });
+}
+
+function readNodeName(v: unknown, where: string): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (!isDNS1123Subdomain(v)) invalid('invalid-node-name', `${where} ${show(v)} is not a valid node name`);
+  return v;
+}
+
+function readBool(v: unknown, where: string, absent: boolean): boolean {
+  if (v === undefined || v === null) return absent;
+  if (typeof v !== 'boolean') invalid('invalid-condition', `${where} ${show(v)} is not true or false`);
+  return v;
+}
+
+/** Returns undefined for slices sluice has no use for (no service label, FQDN addresses). */
+export function readEndpointSlice(obj: KubeObject): EndpointGroup | undefined {
+  const { namespace } = objectNames(obj);
+  const service = obj.metadata.labels?.[SERVICE_NAME_LABEL];
+  if (service === undefined) return undefined;
+  if (!isDNS1035Label(service)) invalid('invalid-service-label', `label ${SERVICE_NAME_LABEL} ${show(service)} is not a valid Service name`);
+  const addressType = obj.addressType;
+  if (addressType === 'FQDN') return undefined;
+  if (addressType !== 'IPv4' && addressType !== 'IPv6') invalid('invalid-address-type', `addressType ${show(addressType)} is not IPv4, IPv6 or FQDN`);
+  const family: Family = addressType === 'IPv4' ? 4 : 6;
+  const ports = readPorts(obj.ports, 'ports');
+  const rawEndpoints = obj.endpoints ?? [];
+  if (!Array.isArray(rawEndpoints)) invalid('invalid-endpoints', 'endpoints is not a list');
+  const endpoints = rawEndpoints.map((e: any, i: number): GroupEndpoint => {
+    const where = `endpoints[${i}]`;
+    if (!e || typeof e !== 'object') invalid('invalid-endpoints', `${where} is not an object`);
+    if (!Array.isArray(e.addresses) || e.addresses.length === 0) invalid('invalid-endpoint-address', `${where}.addresses is empty`);
+    // Like kube-proxy, only the first address is used: the others are the same endpoint.
+    const ip = parseIP(e.addresses[0]);
+    if (!ip || ip.family !== family) invalid('invalid-endpoint-address', `${where}.addresses[0] ${show(e.addresses[0])} is not an ${addressType} address`);
+    const c = e.conditions ?? {};
+    if (typeof c !== 'object') invalid('invalid-condition', `${where}.conditions is not an object`);
+    const ready = readBool(c.ready, `${where}.conditions.ready`, true);
+    return {
+      address: ip.address,
+      nodeName: readNodeName(e.nodeName, `${where}.nodeName`),
+      ready,
+      serving: readBool(c.serving, `${where}.conditions.serving`, ready),
+      terminating: readBool(c.terminating, `${where}.conditions.terminating`, false),
+    };
+  });
+  return { namespace, service, family, ports, endpoints };
+}
+
+/** Legacy Endpoints: one group per subset and family; addresses are ready, notReadyAddresses are not serving. */
+export function readEndpoints(obj: KubeObject): EndpointGroup[] {
+  const { namespace, name } = objectNames(obj);
+  if (!isDNS1035Label(name)) invalid('invalid-name', `metadata.name ${show(name)} is not a valid Service name`);
+  const subsets = obj.subsets ?? [];
+  if (!Array.isArray(subsets)) invalid('invalid-subsets', 'subsets is not a list');
+  const groups: EndpointGroup[] = [];
+  subsets.forEach((s: any, i: number) => {
+    const where = `subsets[${i}]`;
+    if (!s || typeof s !== 'object') invalid('invalid-subsets', `${where} is not an object`);
+    const ports = readPorts(s.ports, `${where}.ports`);
+    const byFamily = new Map<Family, GroupEndpoint[]>();
+    const add = (list: unknown, field: string, ready: boolean) => {
+      if (list === undefined || list === null) return;
+      if (!Array.isArray(list)) invalid('invalid-subsets', `${where}.${field} is not a list`);
+      list.forEach((a: any, j: number) => {
+        const ip = parseIP(a?.ip) ?? invalid('invalid-endpoint-address', `${where}.${field}[${j}].ip ${show(a?.ip)} is not an IP address`);
+        const eps = byFamily.get(ip.family) ?? [];
+        eps.push({ address: ip.address, nodeName: readNodeName(a.nodeName, `${where}.${field}[${j}].nodeName`), ready, serving: ready, terminating: false });
+        byFamily.set(ip.family, eps);
+      });
+    };
+    add(s.addresses, 'addresses', true);
+    add(s.notReadyAddresses, 'notReadyAddresses', false);
+    for (const family of [4, 6] as const) {
+      const eps = byFamily.get(family);
+      if (eps) groups.push({ namespace, service: name, family, ports, endpoints: eps });
+    }
+  });
+  return groups;
+}

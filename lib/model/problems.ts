@@ -1,0 +1,31 @@
+import type { Problem } from './types.ts';
+
+/** An object failed validation: carries the reason code and a message for the warning. */
+export class InvalidObject extends Error {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+export function invalid(reason: string, message: string): never {
+  throw new InvalidObject(reason, message);
+}
+
+export class Problems {
+  readonly list: Problem[] = [];
+  add(kind: string, object: string, reason: string, message: string): void {
+    this.list.push({ kind, object, reason, message });
+  }
+  /** Records the failure of `fn` against the object and returns undefined, or returns fn's result. */
+  check<T>(kind: string, object: string, fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof InvalidObject)) throw e;
+      this.add(kind, object, e.reason, e.message);
+      return undefined;
+    }
+  }
+}

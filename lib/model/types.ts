@@ -1,0 +1,64 @@
+// What the proxy means, independent of nftables: service ports, their endpoints, this node.
+import type { Family } from './ip.ts';
+import type { Protocol } from './validate.ts';
+
+export type { Family, Protocol };
+
+export interface Endpoint {
+  address: string;
+  port: number;
+  nodeName?: string;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+}
+
+/** One port of one Service in one IP family: the unit sluice programs. */
+export interface ServicePort {
+  namespace: string;
+  name: string;
+  /** The port's name, '' for the single unnamed port of a service. */
+  portName: string;
+  protocol: Protocol;
+  family: Family;
+  clusterIP: string;
+  port: number;
+  nodePort?: number;
+  externalIPs: string[];
+  loadBalancerIPs: string[];
+  /** loadBalancerSourceRanges of this family; empty means every source may reach the load-balancer IPs. */
+  sourceRanges: string[];
+  externalPolicyLocal: boolean;
+  internalPolicyLocal: boolean;
+  /** ClientIP session affinity timeout in seconds, absent without affinity. */
+  affinityTimeout?: number;
+  healthCheckNodePort?: number;
+  endpoints: Endpoint[];
+}
+
+export interface NodeFacts {
+  name: string;
+  /** Found among the objects: without it NodePorts on `primary` addresses and NodeCIDR detection have nothing to go on. */
+  known: boolean;
+  internalIPs: string[];
+  podCIDRs: string[];
+}
+
+/** Why an object was skipped: `object` names it (Kind namespace/name), `reason` is a short code for metrics. */
+export interface Problem {
+  kind: string;
+  object: string;
+  reason: string;
+  message: string;
+}
+
+export interface ProxyModel {
+  node: NodeFacts;
+  servicePorts: ServicePort[];
+  problems: Problem[];
+}
+
+/** A service port's identity as people read it: namespace/name:port-name-or-number/protocol. */
+export function describeServicePort(sp: Pick<ServicePort, 'namespace' | 'name' | 'portName' | 'port' | 'protocol'>): string {
+  return `${sp.namespace}/${sp.name}:${sp.portName || sp.port}/${sp.protocol}`;
+}

@@ -1,0 +1,66 @@
+// The ruleset as plain data: what the planner produces, the templates print, and the diff compares.
+// Every string in here is either a validated value (addresses, CIDRs, names from lib/model) or a
+// name derived from them (lib/plan/names.ts); nft syntax lives only in templates/.
+
+export type TableFamily = 'ip' | 'ip6';
+export type L4 = 'tcp' | 'udp' | 'sctp';
+
+/** The sets and maps every sluice table has; the skeleton in templates/table.eta declares them. */
+export const GLOBAL_SETS = [
+  'cluster-ips', 'nodeport-ips', 'service-ips', 'service-nodeports', 'no-endpoint-services',
+  'no-endpoint-nodeports', 'firewall-ips', 'firewall-allow', 'hairpin', 'pod-ranges',
+] as const;
+export type GlobalSetName = (typeof GLOBAL_SETS)[number];
+
+/** One element: key parts joined by nft's concatenation, and for maps a value or a verdict. */
+export interface Element {
+  key: (string | number)[];
+  value?: (string | number)[];
+  /** Verdict maps: go to a chain, or the shared reject chain. */
+  goto?: string;
+}
+
+/** Per service port: random choice among endpoints, `numgen random mod N` to address . port. */
+export interface EndpointMap { name: string; elements: Element[] }
+
+/** Per endpoint, for ClientIP affinity: the clients that last used it, remembered for `timeout` seconds. */
+export interface AffinitySet { name: string; timeout: number }
+
+/** The rules of service chains, one kind each; templates/rule.eta prints them. */
+export type Rule =
+  | { op: 'mark-masquerade'; unlessFromPods?: boolean }
+  | { op: 'goto-if-from-pods'; chain: string }
+  | { op: 'goto-if-from-node'; chain: string }
+  | { op: 'dnat'; proto: L4; address: string; port: number }
+  | { op: 'dnat-random'; proto: L4; map: string; count: number }
+  | { op: 'affinity-goto'; set: string; chain: string }
+  | { op: 'affinity-update'; set: string }
+  | { op: 'pick-chain'; chains: string[] }
+  | { op: 'drop'; why: 'no-local-endpoints' };
+
+export interface Chain { name: string; rules: Rule[] }
+
+/** How this table tells pod traffic from other traffic (KubeProxyConfiguration detectLocalMode). */
+export type PodSourceMatch =
+  | { kind: 'none' }
+  | { kind: 'cidr'; cidr: string }
+  | { kind: 'set' }
+  | { kind: 'bridge'; iface: string }
+  | { kind: 'prefix'; prefix: string };
+
+export interface FamilyRuleset {
+  family: TableFamily;
+  /** The masquerade mark as a hex literal, e.g. 0x00004000. */
+  mark: string;
+  podSource: PodSourceMatch;
+  elements: Record<GlobalSetName, Element[]>;
+  endpointMaps: EndpointMap[];
+  affinitySets: AffinitySet[];
+  /** Service chains in an order where a chain comes after every chain it goes to. */
+  chains: Chain[];
+}
+
+export interface Ruleset {
+  node: string;
+  tables: FamilyRuleset[];
+}

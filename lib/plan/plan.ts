@@ -1,0 +1,85 @@
+// From the model and the configuration to the ruleset: what each service port needs, per IP family.
+// Pure and deterministic: the same model gives the same ruleset, element for element.
+import type { ProxyConfig } from '../config/kube-proxy-config.ts';
+import type { Family, ProxyModel } from '../model/types.ts';
+import { GLOBAL_SETS, type FamilyRuleset, type GlobalSetName, type PodSourceMatch, type Ruleset } from '../nft/ir.ts';
+import { compareElements } from './elements.ts';
+import { planServicePort, type ServicePortPlan } from './service-port.ts';
+
+export function planRuleset(model: ProxyModel, config: ProxyConfig): Ruleset {
+  return { node: model.node.name, tables: ([4, 6] as const).map((f) => planFamily(model, config, f)) };
+}
+
+function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): FamilyRuleset {
+  const elements = Object.fromEntries(GLOBAL_SETS.map((s) => [s, []])) as unknown as FamilyRuleset['elements'];
+  const podSource = podSourceMatch(model, config, family, elements);
+  const table: FamilyRuleset = {
+    family: family === 4 ? 'ip' : 'ip6',
+    mark: '0x' + (1 << config.masqueradeBit >>> 0).toString(16).padStart(8, '0'),
+    podSource,
+    elements,
+    endpointMaps: [],
+    affinitySets: [],
+    chains: [],
+  };
+  for (const np of nodePortAddresses(model, config, family)) elements['nodeport-ips'].push({ key: [np] });
+
+  const endpointChains: FamilyRuleset['chains'] = [];
+  const serviceChains: FamilyRuleset['chains'] = [];
+  const externalChains: FamilyRuleset['chains'] = [];
+  const hairpin = new Set<string>();
+  const clusterIPs = new Set<string>();
+  for (const sp of model.servicePorts) {
+    if (sp.family !== family) continue;
+    const plan: ServicePortPlan = planServicePort(sp, {
+      nodeName: model.node.name,
+      masqueradeAll: config.masqueradeAll,
+      podSourceKnown: podSource.kind !== 'none',
+    });
+    clusterIPs.add(sp.clusterIP);
+    for (const a of plan.hairpin) hairpin.add(a);
+    for (const [set, els] of Object.entries(plan.elements) as [GlobalSetName, FamilyRuleset['elements'][GlobalSetName]][]) {
+      elements[set].push(...els);
+    }
+    table.endpointMaps.push(...plan.endpointMaps);
+    table.affinitySets.push(...plan.affinitySets);
+    endpointChains.push(...plan.endpointChains);
+    if (plan.serviceChain) serviceChains.push(plan.serviceChain);
+    if (plan.externalChain) externalChains.push(plan.externalChain);
+  }
+  table.chains = [...endpointChains, ...serviceChains, ...externalChains];
+  for (const ip of clusterIPs) elements['cluster-ips'].push({ key: [ip] });
+  for (const ip of hairpin) elements.hairpin.push({ key: [ip, ip] });
+  for (const s of GLOBAL_SETS) elements[s].sort(compareElements);
+  return table;
+}
+
+/** The addresses whose node ports sluice serves: this node's InternalIPs for 'primary', or CIDRs. */
+function nodePortAddresses(model: ProxyModel, config: ProxyConfig, family: Family): string[] {
+  const out = new Set<string>();
+  for (const a of config.nodePortAddresses) {
+    if (a === 'primary') {
+      for (const ip of model.node.internalIPs) if (ip.includes(':') === (family === 6)) out.add(ip);
+    } else if (a.family === family) {
+      out.add(a.cidr);
+    }
+  }
+  return [...out];
+}
+
+function podSourceMatch(model: ProxyModel, config: ProxyConfig, family: Family, elements: FamilyRuleset['elements']): PodSourceMatch {
+  switch (config.detectLocalMode) {
+    case 'BridgeInterface': return { kind: 'bridge', iface: config.bridgeInterface! };
+    case 'InterfaceNamePrefix': return { kind: 'prefix', prefix: config.interfaceNamePrefix! };
+    case 'ClusterCIDR':
+    case 'NodeCIDR': {
+      const cidrs = config.detectLocalMode === 'ClusterCIDR'
+        ? config.clusterCIDRs.filter((c) => c.family === family).map((c) => c.cidr)
+        : model.node.podCIDRs.filter((c) => c.includes(':') === (family === 6));
+      if (cidrs.length === 0) return { kind: 'none' };
+      if (cidrs.length === 1) return { kind: 'cidr', cidr: cidrs[0] };
+      for (const c of cidrs) elements['pod-ranges'].push({ key: [c] });
+      return { kind: 'set' };
+    }
+  }
+}

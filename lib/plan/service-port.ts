@@ -1,0 +1,101 @@
+// The rules one service port needs in its family's table.
+//
+//   cluster IP        -> svc chain: masquerade unless from a pod, then one endpoint by the internal policy
+//   node port, LB IP,
+//   external IP       -> ext chain: policy Cluster: masquerade, any endpoint;
+//                                   policy Local: pods and the node itself go to the svc chain, everyone
+//                                   else to a local endpoint with their own source address, or is dropped
+//   no usable endpoint -> no chains; the addresses go to the no-endpoint maps, which reject
+import { categorize } from '../model/usable.ts';
+import type { Endpoint, ServicePort } from '../model/types.ts';
+import type { AffinitySet, Chain, Element, EndpointMap, GlobalSetName, Rule } from '../nft/ir.ts';
+import { endpointName, servicePortName } from './names.ts';
+
+export interface ServicePortPlan {
+  elements: Partial<Record<GlobalSetName, Element[]>>;
+  endpointMaps: EndpointMap[];
+  affinitySets: AffinitySet[];
+  endpointChains: Chain[];
+  serviceChain?: Chain;
+  externalChain?: Chain;
+  /** Addresses of this node's endpoints, which may reach themselves through the service (hairpin). */
+  hairpin: string[];
+}
+
+export interface PlanContext {
+  nodeName: string;
+  masqueradeAll: boolean;
+  /** Whether pod traffic can be told apart (detectLocalMode found something to match). */
+  podSourceKnown: boolean;
+}
+
+export const REJECT = 'reject-chain';
+
+export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortPlan {
+  const plan: ServicePortPlan = { elements: {}, endpointMaps: [], affinitySets: [], endpointChains: [], hairpin: [] };
+  const add = (set: GlobalSetName, el: Element) => (plan.elements[set] ??= []).push(el);
+  const { all, local } = categorize(sp.endpoints, ctx.nodeName);
+  const fronts = [...new Set([...sp.externalIPs, ...sp.loadBalancerIPs])];
+
+  if (sp.sourceRanges.length > 0) {
+    for (const lb of sp.loadBalancerIPs) {
+      add('firewall-ips', { key: [lb, sp.protocol, sp.port] });
+      for (const range of sp.sourceRanges) add('firewall-allow', { key: [lb, sp.protocol, sp.port, range] });
+    }
+  }
+
+  if (all.length === 0) {
+    for (const ip of [sp.clusterIP, ...fronts]) add('no-endpoint-services', { key: [ip, sp.protocol, sp.port], goto: REJECT });
+    if (sp.nodePort !== undefined) add('no-endpoint-nodeports', { key: [sp.protocol, sp.nodePort], goto: REJECT });
+    return plan;
+  }
+  plan.hairpin = [...new Set(all.filter((e) => e.nodeName === ctx.nodeName).map((e) => e.address))];
+
+  const endpointChains = new Map<string, Chain>();
+  const pick = (endpoints: Endpoint[], mapKind: 'eps' | 'epl'): Rule[] => {
+    if (endpoints.length === 0) return [{ op: 'drop', why: 'no-local-endpoints' }];
+    if (sp.affinityTimeout !== undefined) {
+      const chains = endpoints.map((e) => {
+        const name = endpointName('ep', sp, e);
+        if (!endpointChains.has(name)) {
+          const set = endpointName('aff', sp, e);
+          plan.affinitySets.push({ name: set, timeout: sp.affinityTimeout! });
+          endpointChains.set(name, { name, rules: [{ op: 'affinity-update', set }, { op: 'dnat', proto: sp.protocol, address: e.address, port: e.port }] });
+        }
+        return name;
+      });
+      return [
+        ...endpoints.map((e, i): Rule => ({ op: 'affinity-goto', set: endpointName('aff', sp, e), chain: chains[i] })),
+        { op: 'pick-chain', chains },
+      ];
+    }
+    if (endpoints.length === 1) return [{ op: 'dnat', proto: sp.protocol, address: endpoints[0].address, port: endpoints[0].port }];
+    const map = servicePortName(mapKind, sp);
+    plan.endpointMaps.push({ name: map, elements: endpoints.map((e, i) => ({ key: [i], value: [e.address, e.port] })) });
+    return [{ op: 'dnat-random', proto: sp.protocol, map, count: endpoints.length }];
+  };
+
+  const svc = servicePortName('svc', sp);
+  const masquerade: Rule[] = ctx.masqueradeAll ? [{ op: 'mark-masquerade' }]
+    : ctx.podSourceKnown ? [{ op: 'mark-masquerade', unlessFromPods: true }] : [];
+  plan.serviceChain = { name: svc, rules: [...masquerade, ...pick(sp.internalPolicyLocal ? local : all, sp.internalPolicyLocal ? 'epl' : 'eps')] };
+  add('service-ips', { key: [sp.clusterIP, sp.protocol, sp.port], goto: svc });
+
+  if (fronts.length > 0 || sp.nodePort !== undefined) {
+    const ext = servicePortName('ext', sp);
+    const rules: Rule[] = sp.externalPolicyLocal
+      ? [
+        ...(ctx.podSourceKnown ? [{ op: 'goto-if-from-pods', chain: svc } as Rule] : []),
+        { op: 'goto-if-from-node', chain: svc },
+        ...pick(local, 'epl'),
+      ]
+      : [{ op: 'mark-masquerade' }, ...pick(all, 'eps')];
+    plan.externalChain = { name: ext, rules };
+    for (const ip of fronts) add('service-ips', { key: [ip, sp.protocol, sp.port], goto: ext });
+    if (sp.nodePort !== undefined) add('service-nodeports', { key: [sp.protocol, sp.nodePort], goto: ext });
+  }
+  plan.endpointChains = [...endpointChains.values()];
+  // A map is declared once even when the svc and ext chains both pick from it.
+  plan.endpointMaps = [...new Map(plan.endpointMaps.map((m) => [m.name, m])).values()];
+  return plan;
+}

@@ -1,0 +1,42 @@
+// `sluice render`: manifests and configuration in, one nft script out. No kernel involved.
+import { hostname } from 'node:os';
+import type { ProxyConfig } from './config/kube-proxy-config.ts';
+import type { Logger } from './log.ts';
+import type { ObjectStore } from './manifests/store.ts';
+import { buildModel } from './model/build.ts';
+import type { Problem, ProxyModel } from './model/types.ts';
+import { renderRuleset } from './nft/templates.ts';
+import type { Ruleset } from './nft/ir.ts';
+import { planRuleset } from './plan/plan.ts';
+
+/** This node's name: --node, else hostnameOverride, else the only Node given, else the host's name. */
+export function resolveNodeName(store: ObjectStore, config: ProxyConfig, flag?: string): string {
+  if (flag) return flag;
+  if (config.hostnameOverride) return config.hostnameOverride;
+  const nodes = [...store.objects().nodes];
+  if (nodes.length === 1 && typeof nodes[0].metadata.name === 'string') return nodes[0].metadata.name;
+  return hostname().toLowerCase();
+}
+
+export function describeProblem(p: Problem): string {
+  return `${p.kind} ${p.object} skipped: ${p.message}`;
+}
+
+export function reportModel(model: ProxyModel, config: ProxyConfig, log: Logger): void {
+  for (const p of model.problems) log.warn(describeProblem(p), { kind: p.kind, object: p.object, reason: p.reason });
+  const needsNode = config.nodePortAddresses.includes('primary') || config.detectLocalMode === 'NodeCIDR';
+  if (!model.node.known && needsNode) {
+    log.warn(`Node ${model.node.name} not found: no NodePorts on its primary addresses${config.detectLocalMode === 'NodeCIDR' ? ', no pod CIDR to detect local traffic' : ''}`, { node: model.node.name });
+  }
+}
+
+export function planFromStore(store: ObjectStore, config: ProxyConfig, nodeName: string): { model: ProxyModel; ruleset: Ruleset } {
+  const model = buildModel(store.objects(), nodeName);
+  return { model, ruleset: planRuleset(model, config) };
+}
+
+export function renderStore(store: ObjectStore, config: ProxyConfig, nodeName: string, log: Logger): string {
+  const { model, ruleset } = planFromStore(store, config, nodeName);
+  reportModel(model, config, log);
+  return renderRuleset(ruleset);
+}
