@@ -7,6 +7,7 @@ import { readNode } from './node.ts';
 import { InvalidObject, Problems } from './problems.ts';
 import { readService, type ServiceDef, type ServiceReading } from './service.ts';
 import type { Endpoint, ProxyModel, ServicePort } from './types.ts';
+import { show } from './validate.ts';
 
 export interface ObjectSet {
   services: Iterable<KubeObject>;
@@ -33,7 +34,8 @@ function cachedRead<T>(obj: KubeObject, read: (o: KubeObject) => T): T | Invalid
 
 function describe(obj: KubeObject): string {
   const { namespace, name } = obj.metadata ?? {};
-  const part = (v: unknown) => (typeof v === 'string' && v.length <= 253 ? v : '<invalid>');
+  // Names that are not valid are shown quoted, so a name cannot forge a log line.
+  const part = (v: unknown) => (typeof v === 'string' && /^[A-Za-z0-9._-]{1,253}$/.test(v) ? v : show(v));
   return namespace === undefined ? part(name) : `${part(namespace)}/${part(name)}`;
 }
 

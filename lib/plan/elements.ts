@@ -1,4 +1,4 @@
-import { compareAddresses } from '../model/ip.ts';
+import { cidrContains, compareAddresses, parseCIDR, parseIP } from '../model/ip.ts';
 import type { Element } from '../nft/ir.ts';
 
 function compareParts(a: string | number, b: string | number): number {
@@ -17,4 +17,15 @@ export function compareElements(a: Element, b: Element): number {
     if (c !== 0) return c;
   }
   return a.key.length - b.key.length;
+}
+
+/**
+ * Drops addresses and ranges that another entry already covers: nft refuses overlapping elements in
+ * an interval set, and a covered entry adds nothing.
+ */
+export function withoutCovered(entries: string[]): string[] {
+  const asCIDR = (e: string) => parseCIDR(e.includes('/') ? e : `${e}/${e.includes(':') ? 128 : 32}`)!;
+  const parsed = [...new Set(entries)].map((e) => ({ e, c: asCIDR(e) }));
+  return parsed.filter(({ e, c }) => !parsed.some((o) => o.e !== e && o.c.prefix <= c.prefix
+    && cidrContains(o.c, parseIP(c.address)!) && (o.c.prefix < c.prefix || o.e < e))).map(({ e }) => e);
 }

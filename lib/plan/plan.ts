@@ -3,7 +3,7 @@
 import type { ProxyConfig } from '../config/kube-proxy-config.ts';
 import type { Family, ProxyModel } from '../model/types.ts';
 import { GLOBAL_SETS, type FamilyRuleset, type GlobalSetName, type PodSourceMatch, type Ruleset } from '../nft/ir.ts';
-import { compareElements } from './elements.ts';
+import { compareElements, withoutCovered } from './elements.ts';
 import { planServicePort, type ServicePortPlan } from './service-port.ts';
 
 export function planRuleset(model: ProxyModel, config: ProxyConfig): Ruleset {
@@ -64,7 +64,7 @@ function nodePortAddresses(model: ProxyModel, config: ProxyConfig, family: Famil
       out.add(a.cidr);
     }
   }
-  return [...out];
+  return withoutCovered([...out]);
 }
 
 function podSourceMatch(model: ProxyModel, config: ProxyConfig, family: Family, elements: FamilyRuleset['elements']): PodSourceMatch {
