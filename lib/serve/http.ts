@@ -3,7 +3,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.ts';
-import { formatBindAddress, type BindAddress } from './bind-address.ts';
+
+/** Where a server listens: host '' means every address of the node (dual-stack where IPv6 is on). */
+export interface BindAddress {
+  host: string;
+  port: number;
+}
+
+/** host:port for logs, with brackets around IPv6 hosts. */
+export function formatBindAddress(a: BindAddress): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
 
 /** A server that is listening, or still trying to. */
 export interface Serving {

@@ -5,8 +5,7 @@
 import type http from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
-import type { BindAddress } from './bind-address.ts';
-import { pathOf, sendText, serveHttp, type Serving } from './http.ts';
+import { pathOf, sendText, serveHttp, type BindAddress, type Serving } from './http.ts';
 
 export interface MetricsServerOptions {
   logger: Logger;

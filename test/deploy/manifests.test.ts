@@ -1,9 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { load, loadAll } from 'js-yaml';
 import { dumpYaml, loadAllYaml } from '@kubernetes/client-node';
-import { parseBindAddress } from '../../lib/serve/bind-address.ts';
+import { parseConfig, parseHostPort } from '../../lib/config/kube-proxy-config.ts';
 
 const DEPLOY = path.join(import.meta.dirname, '../../deploy');
 const read = (name: string) => readFileSync(path.join(DEPLOY, name), 'utf8');
@@ -88,7 +88,7 @@ describe('deploy manifests', () => {
 
     test('probes /livez and /healthz on the healthz port the config binds', () => {
       const c = container();
-      const { port } = parseBindAddress(proxyConfig().healthzBindAddress, 10256);
+      const { port } = parseHostPort(proxyConfig().healthzBindAddress)!;
       expect(port).toBe(10256);
       expect(c.livenessProbe.httpGet).toEqual({ path: '/livez', port });
       expect(c.readinessProbe.httpGet).toEqual({ path: '/healthz', port });
@@ -121,7 +121,14 @@ describe('deploy manifests', () => {
       metricsBindAddress: '127.0.0.1:10249',
       nftables: { masqueradeBit: 14, syncPeriod: '30s', minSyncPeriod: '1s' },
     });
-    expect(cfg.clusterCIDR).toMatch(/^[0-9a-f.:]+\/\d+(,[0-9a-f.:]+\/\d+)?$/);
+  });
+
+  test('sluice\'s own config loader takes config.conf without a warning', () => {
+    const warnings: string[] = [];
+    const cfg = parseConfig(proxyConfig(), (w) => warnings.push(w));
+    expect(warnings).toEqual([]);
+    expect(cfg.clusterCIDRs).toHaveLength(1);
+    expect(cfg.syncPeriodMs).toBe(30_000);
   });
 
   describe('RBAC', () => {
@@ -182,6 +189,14 @@ describe('deploy manifests', () => {
       expect(lines).toContain('COPY package.json package-lock.json ./');
       const json = (prefix: string) => JSON.parse(lines.find((l) => l.startsWith(prefix + ' '))!.slice(prefix.length + 1));
       expect([...json('ENTRYPOINT'), ...json('CMD')]).toEqual(['node', 'cmd/sluice.ts', 'run']);
+    });
+
+    test('copies only what exists in the repository, the entry point included', () => {
+      const root = path.join(DEPLOY, '..');
+      const sources = instructions().filter((l) => l.startsWith('COPY ')).flatMap((l) => l.split(/\s+/).slice(1, -1));
+      expect(sources).toEqual(expect.arrayContaining(['cmd', 'lib']));
+      for (const s of sources) expect(existsSync(path.join(root, s))).toBe(true);
+      expect(existsSync(path.join(root, 'cmd/sluice.ts'))).toBe(true);
     });
   });
 });
