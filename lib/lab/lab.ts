@@ -48,7 +48,8 @@ export interface ProbeTarget {
 export interface ProbeOptions {
   /** sequential attempts, each a new connection (default 1) */
   count?: number;
-  /** per attempt (default 1000) */
+  /** per attempt (default 1500). A TCP connect can see an ICMP error only on its SYN's first
+   * retransmission, 1 s in (see probe-result.ts), so a TCP verdict of unreachable needs more than 1 s. */
   timeoutMs?: number;
   /** source address to bind */
   source?: string;
@@ -146,10 +147,13 @@ class RunningLab implements Lab {
       this.#ipBatch(this.client.ns, clientScript(extraRoutes)),
     ]);
     await Promise.all(podHosts.map((p) => this.#ipBatch(p.ns, podScript(p))));
-    await Promise.all(podHosts.map((p) => this.#startPod(p)));
+    // allSettled: on a failure, no server may still be starting when destroy() runs.
+    const started = await Promise.allSettled(podHosts.map((p) => this.#startPod(p)));
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
-  exec(ns: string, cmd: string, args: string[], input?: string): Promise<RunResult> {
+  async exec(ns: string, cmd: string, args: string[], input?: string): Promise<RunResult> {
     this.#checkNamespace(ns);
     const [c, a] = inNamespace(ns, cmd, args);
     return run(c, a, { input });
@@ -163,7 +167,7 @@ class RunningLab implements Lab {
   async probe(from: LabHost, target: ProbeTarget, opts: ProbeOptions = {}): Promise<ProbeResult> {
     this.#checkNamespace(from.ns);
     const count = opts.count ?? 1;
-    const timeoutMs = opts.timeoutMs ?? 1000;
+    const timeoutMs = opts.timeoutMs ?? 1500;
     const args = ['--proto', target.proto, '--host', target.host, '--port', String(target.port),
       '--count', String(count), '--timeout-ms', String(timeoutMs)];
     if (opts.source) args.push('--source', opts.source);
@@ -225,7 +229,7 @@ class RunningLab implements Lab {
     const node = pod.node === 'node1' ? this.node1 : this.node2;
     const proto = this.#tcpPorts.length ? 'tcp' : 'udp';
     const port = this.#tcpPorts[0] ?? this.#udpPorts[0];
-    for (const host of [pod.ipv4, pod.ipv6]) {
+    await Promise.all([pod.ipv4, pod.ipv6].map(async (host) => {
       let last: ProbeResult | undefined;
       for (let tries = 0; tries < 5 && !last?.answers.length; tries++) {
         last = await this.probe(node, { proto, host, port }, { timeoutMs: 500 });
@@ -233,7 +237,7 @@ class RunningLab implements Lab {
       if (!last?.answers.length) {
         throw new Error(`pod ${pod.name}: no answer from ${proto} ${host}:${port} seen from ${node.name}: ${JSON.stringify(last)}`);
       }
-    }
+    }));
   }
 
   #checkNamespace(ns: string): void {

@@ -19,7 +19,12 @@ export interface ProbeResult {
 /**
  * How a socket error counts. ECONNREFUSED is a TCP reset or an ICMP port-unreachable; the
  * unreachable ones are ICMP host/net unreachable or admin-prohibited (EACCES for IPv6,
- * EHOSTUNREACH for IPv4) and EPERM, what a local send gets when a rule drops or rejects it.
+ * EHOSTUNREACH for IPv4) and EPERM, what a local UDP send gets when an output rule drops it.
+ *
+ * Seen in the lab: an ICMP error for a TCP SYN can arrive while connect() still holds the
+ * socket (the whole path runs at once on one machine), and Linux then keeps it as a soft error,
+ * so the verdict comes with the SYN's retransmission 1 s later; a SYN dropped by an output rule
+ * just times out.
  */
 export function outcomeOfError(err: { code?: string; message: string }): Outcome {
   switch (err.code) {
