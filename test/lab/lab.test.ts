@@ -145,6 +145,13 @@ describeLab(`lab lifecycle${skipNote}`, () => {
     expect(namespaces().filter((n) => n.startsWith('sltestkill-'))).toEqual([]);
   });
 
+  test('a createLab that fails leaves nothing behind', async () => {
+    // The same TCP port twice: the echo servers cannot start.
+    await expect(createLab({ prefix: 'sltestfail', pods: [PODS[0], PODS[2]], tcpPorts: [9376, 9376], udpPorts: [] }))
+      .rejects.toThrow(/echo server .*EADDRINUSE/);
+    expect(namespaces().filter((n) => n.startsWith('sltestfail-'))).toEqual([]);
+  });
+
   test('destroyLab refuses a prefix that could match namespaces not ours', async () => {
     await expect(destroyLab('')).rejects.toThrow(/not a lab prefix/);
     await expect(destroyLab('sl-')).rejects.toThrow(/not a lab prefix/);
