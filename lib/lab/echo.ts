@@ -43,7 +43,7 @@ export async function startEchoServers(opts: EchoOptions): Promise<EchoServers> 
 function listenTcp(name: string, host: string, port: number): Promise<Bound> {
   const server = net.createServer((socket) => {
     socket.on('error', () => {}); // a peer that resets early is not the server's problem
-    socket.end(formatAnswer(name, socket.remoteAddress ?? '?'));
+    socket.end(formatAnswer(name, socket.remoteAddress ?? '?', socket.localPort ?? 0));
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -57,7 +57,7 @@ function listenTcp(name: string, host: string, port: number): Promise<Bound> {
 function bindUdp(name: string, host: string, port: number): Promise<Bound> {
   const socket = dgram.createSocket({ type: net.isIPv4(host) ? 'udp4' : 'udp6', ipv6Only: false });
   socket.on('message', (_msg, peer) => {
-    socket.send(formatAnswer(name, peer.address), peer.port, peer.address, () => {});
+    socket.send(formatAnswer(name, peer.address, socket.address().port), peer.port, peer.address, () => {});
   });
   return new Promise((resolve, reject) => {
     socket.once('error', reject);

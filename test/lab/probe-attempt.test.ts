@@ -11,22 +11,23 @@ describe('answers', () => {
   test('IPv4-mapped peers are shown as plain IPv4', () => {
     expect(plainAddress('::ffff:172.30.0.100')).toBe('172.30.0.100');
     expect(plainAddress('fd00:30::100')).toBe('fd00:30::100');
-    expect(formatAnswer('pa1', '::ffff:10.244.1.11')).toBe('pa1 10.244.1.11\n');
+    expect(formatAnswer('pa1', '::ffff:10.244.1.11', 9376)).toBe('pa1 10.244.1.11 9376\n');
   });
 
   test('parseAnswer reads a line and refuses anything else', () => {
-    expect(parseAnswer('pa1 fd00:30::100\n')).toEqual({ backend: 'pa1', sawSource: 'fd00:30::100' });
+    expect(parseAnswer('pa1 fd00:30::100 8080\n')).toEqual({ backend: 'pa1', sawSource: 'fd00:30::100', port: 8080 });
+    expect(parseAnswer('pa1 fd00:30::100\n')).toBeNull();
     expect(parseAnswer('HTTP/1.1 400 Bad Request\r\n')).toBeNull();
     expect(parseAnswer('')).toBeNull();
   });
 
   test('tally counts each kind of outcome', () => {
     const r = tally([
-      { kind: 'answer', answer: { backend: 'a', sawSource: 's' } }, outcomeOfError({ code: 'ECONNREFUSED', message: '' }),
+      { kind: 'answer', answer: { backend: 'a', sawSource: 's', port: 1 } }, outcomeOfError({ code: 'ECONNREFUSED', message: '' }),
       outcomeOfError({ code: 'EHOSTUNREACH', message: '' }), outcomeOfError({ code: 'EACCES', message: '' }),
       { kind: 'timedOut' }, outcomeOfError({ code: 'EADDRNOTAVAIL', message: 'bind' }),
     ]);
-    expect(r).toEqual({ answers: [{ backend: 'a', sawSource: 's' }], refused: 1, timedOut: 1, unreachable: 2, errors: ['EADDRNOTAVAIL: bind'] });
+    expect(r).toEqual({ answers: [{ backend: 'a', sawSource: 's', port: 1 }], refused: 1, timedOut: 1, unreachable: 2, errors: ['EADDRNOTAVAIL: bind'] });
   });
 });
 
@@ -39,12 +40,12 @@ describe.each(['127.0.0.1', '::1'])('echo server and probe attempts on %s', (hos
 
   test('a TCP attempt gets the pod name and its own address', async () => {
     expect(await attempt({ proto: 'tcp', host, port: echo.tcpPorts[0], timeoutMs: 2000 }))
-      .toEqual({ kind: 'answer', answer: { backend: 'loop', sawSource: host } });
+      .toEqual({ kind: 'answer', answer: { backend: 'loop', sawSource: host, port: echo.tcpPorts[0] } });
   });
 
   test('a UDP attempt gets the pod name and its own address', async () => {
     expect(await attempt({ proto: 'udp', host, port: echo.udpPorts[0], timeoutMs: 2000 }))
-      .toEqual({ kind: 'answer', answer: { backend: 'loop', sawSource: host } });
+      .toEqual({ kind: 'answer', answer: { backend: 'loop', sawSource: host, port: echo.udpPorts[0] } });
   });
 
   test('a closed port is refused, for TCP (reset) and UDP (ICMP port unreachable)', async () => {
