@@ -1,0 +1,83 @@
+// The API server as an ObjectSource: Services, EndpointSlices, legacy Endpoints and this node's
+// Node, each kept current by its own KindWatcher.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { COLLECTION_PATHS, nameSelector } from './api-paths.ts';
+import { DEFAULT_BACKOFF } from './backoff.ts';
+import type { BackoffOptions } from './backoff.ts';
+import { KindWatcher } from './kind-watcher.ts';
+import type { SourceLogger } from './kind-watcher.ts';
+import type { ObjectKind, ObjectSink, ObjectSource } from './objects.ts';
+import { realTimers } from './timers.ts';
+import type { Timers } from './timers.ts';
+
+export type { SourceLogger } from './kind-watcher.ts';
+
+export interface ClusterSourceOptions {
+  kubeConfig: KubeConfig;
+  /** This node's name: only its Node object is watched. */
+  nodeName: string;
+  logger: SourceLogger;
+  /** Also watch v1 Endpoints, for Services without EndpointSlices (default true). */
+  watchEndpoints?: boolean;
+  /** Called for every restart of a failed watch (metrics hook). */
+  onRestart?: (kind: ObjectKind, error: unknown) => void;
+  timers?: Timers;
+  /** Restart delays (default 0.5 s doubling to 30 s). */
+  backoff?: BackoffOptions;
+  /** A watch up this long before it fails restarts with the shortest delay again (default 60 s). */
+  healthyAfterMs?: number;
+  /** Gives up on a list request after this long (default 60 s). */
+  listTimeoutMs?: number;
+}
+
+export class ClusterSource implements ObjectSource {
+  #o: ClusterSourceOptions;
+  #watchers: KindWatcher[] = [];
+  #started = false;
+
+  constructor(opts: ClusterSourceOptions) {
+    if (!opts.nodeName) throw new Error('ClusterSource needs the name of this node');
+    this.#o = opts;
+  }
+
+  /** Starts the watches and returns; sink.synced(kind) reports when each initial list is in. */
+  async start(sink: ObjectSink): Promise<void> {
+    if (this.#started) throw new Error('ClusterSource already started');
+    this.#started = true;
+    const o = this.#o;
+    const kinds: { kind: ObjectKind; fieldSelector?: string }[] = [
+      { kind: 'Node', fieldSelector: nameSelector(o.nodeName) },
+      { kind: 'Service' },
+      { kind: 'EndpointSlice' },
+    ];
+    if (o.watchEndpoints ?? true) kinds.push({ kind: 'Endpoints' });
+    else sink.synced('Endpoints'); // nothing of this kind will come: its (empty) initial state is complete
+    for (const { kind, fieldSelector } of kinds) {
+      this.#watchers.push(new KindWatcher({
+        kind,
+        kubeConfig: o.kubeConfig,
+        path: COLLECTION_PATHS[kind],
+        fieldSelector,
+        sink,
+        logger: o.logger,
+        timers: o.timers ?? realTimers,
+        backoff: o.backoff ?? DEFAULT_BACKOFF,
+        healthyAfterMs: o.healthyAfterMs ?? 60_000,
+        listTimeoutMs: o.listTimeoutMs ?? 60_000,
+        onRestart: o.onRestart ?? (() => {}),
+      }));
+    }
+    for (const w of this.#watchers) w.start();
+    o.logger.info('watching cluster', { server: o.kubeConfig.getCurrentCluster()?.server, node: o.nodeName, kinds: kinds.map((k) => k.kind) });
+  }
+
+  /** Stops every watch and pending restart; nothing is left holding the process open. */
+  async stop(): Promise<void> {
+    await Promise.all(this.#watchers.map((w) => w.stop()));
+  }
+
+  /** Restarts so far, per kind watched (for metrics). */
+  restarts(): Partial<Record<ObjectKind, number>> {
+    return Object.fromEntries(this.#watchers.map((w) => [w.kind, w.restarts]));
+  }
+}

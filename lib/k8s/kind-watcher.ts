@@ -1,0 +1,180 @@
+// Keeps one kind of object flowing from the API server to the sink. A run is one client-node
+// ListWatch: it lists, watches, reconnects when a stream ends and relists on 410 Gone by itself,
+// but stops for good on any other error (ListWatch.doneHandler only calls the error handlers).
+// Then this starts a fresh run after a backoff; every run begins with a list, which replaces state.
+import { ListWatch } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../log.ts';
+import { Backoff } from './backoff.ts';
+import type { BackoffOptions } from './backoff.ts';
+import { EmittedObjects } from './emitted-objects.ts';
+import { GuardedWatch } from './guarded-watch.ts';
+import { listCollection } from './list-collection.ts';
+import type { ObjectList } from './list-collection.ts';
+import type { ObjectKind, ObjectSink } from './objects.ts';
+import type { Timers } from './timers.ts';
+
+export type SourceLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
+
+export interface KindWatcherOptions {
+  kind: ObjectKind;
+  kubeConfig: KubeConfig;
+  path: string;
+  fieldSelector?: string;
+  sink: ObjectSink;
+  logger: SourceLogger;
+  timers: Timers;
+  backoff: BackoffOptions;
+  /** A run that has been up this long before failing counts as healthy: the backoff starts over. */
+  healthyAfterMs: number;
+  listTimeoutMs: number;
+  onRestart(kind: ObjectKind, error: unknown): void;
+}
+
+interface Run {
+  id: number;
+  informer: ListWatch<KubernetesObject>;
+  listedAt?: number;
+}
+
+export class KindWatcher {
+  readonly kind: ObjectKind;
+  #o: KindWatcherOptions;
+  #sink: ObjectSink;
+  #emitted: EmittedObjects;
+  #backoff: Backoff;
+  #run: Run | undefined;
+  #runs = 0;
+  #stopped = false;
+  #synced = false;
+  #restarts = 0;
+  #retry: unknown;
+  #stopping = new AbortController(); // aborts lists in flight and reconnect delays
+  #delays = new Set<() => void>();
+
+  constructor(o: KindWatcherOptions) {
+    this.kind = o.kind;
+    this.#o = o;
+    this.#sink = guardSink(o.sink, o.logger);
+    this.#emitted = new EmittedObjects(o.kind, this.#sink);
+    this.#backoff = new Backoff(o.backoff);
+  }
+
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  start(): void {
+    if (this.#runs > 0) throw new Error(`${this.kind} watcher already started`);
+    this.#launch();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#o.timers.clearTimeout(this.#retry);
+    this.#stopping.abort();
+    for (const wake of [...this.#delays]) wake();
+    const run = this.#run;
+    this.#run = undefined;
+    // A watch still being opened cannot be aborted yet (Watch.watch hands out its AbortController
+    // only once response headers arrive); GuardedWatch aborts it the moment it opens, so stop()
+    // does not wait for a server that may never answer.
+    await run?.informer.stop();
+  }
+
+  #launch(): void {
+    const id = ++this.#runs;
+    const live = () => !this.#stopped && this.#run?.id === id;
+    const watch = new GuardedWatch(this.#o.kubeConfig, live);
+    const informer = new ListWatch<KubernetesObject>(
+      this.#o.path, watch, () => this.#list(id), false, undefined, this.#o.fieldSelector,
+      { delayFn: (ms) => this.#delay(ms) },
+    );
+    informer.on('add', (obj) => { if (live()) this.#emitted.upsert(obj); });
+    informer.on('update', (obj) => { if (live()) this.#emitted.upsert(obj); });
+    informer.on('delete', (obj) => { if (live()) this.#emitted.remove(obj); });
+    informer.on('error', (err) => this.#failed(id, err));
+    this.#run = { id, informer };
+    informer.start().catch((err) => this.#failed(id, err));
+  }
+
+  /** The informer's list function: lists, then replaces what the sink has of this kind. */
+  async #list(id: number): Promise<ObjectList> {
+    const query: Record<string, string> = this.#o.fieldSelector ? { fieldSelector: this.#o.fieldSelector } : {};
+    const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(this.#o.listTimeoutMs)]);
+    const list = await listCollection(this.#o.kubeConfig, this.#o.path, query, signal);
+    const run = this.#run;
+    if (this.#stopped || run?.id !== id) throw new Error(`${this.kind} run ${id} is over`);
+    this.#emitted.replace(list.items);
+    run.listedAt ??= this.#o.timers.now();
+    this.#o.logger.info('listed', { kind: this.kind, objects: list.items.length, resourceVersion: list.metadata?.resourceVersion });
+    if (!this.#synced) {
+      this.#synced = true;
+      this.#sink.synced(this.kind);
+    }
+    return list;
+  }
+
+  #failed(id: number, err: unknown): void {
+    const run = this.#run;
+    if (this.#stopped || run?.id !== id) return; // a run already given up, or our own stop()
+    this.#run = undefined;
+    void run.informer.stop();
+    const now = this.#o.timers.now();
+    if (run.listedAt !== undefined && now - run.listedAt >= this.#o.healthyAfterMs) this.#backoff.reset();
+    const delayMs = this.#backoff.next();
+    this.#restarts++;
+    this.#o.logger.warn('watch failed, restarting', {
+      kind: this.kind, error: errorText(err), delayMs, restarts: this.#restarts,
+    });
+    try {
+      this.#o.onRestart(this.kind, err);
+    } catch (cbErr) {
+      this.#o.logger.error('onRestart callback failed', { kind: this.kind, error: errorText(cbErr) });
+    }
+    this.#retry = this.#o.timers.setTimeout(() => {
+      this.#retry = undefined;
+      if (!this.#stopped) this.#launch();
+    }, delayMs);
+  }
+
+  /** ListWatch's wait before reconnecting a stream that ended; cut short by stop(). */
+  #delay(ms: number): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.#delays.delete(wake);
+        this.#o.timers.clearTimeout(handle);
+        resolve();
+      };
+      const handle = this.#o.timers.setTimeout(wake, ms);
+      this.#delays.add(wake);
+    });
+  }
+}
+
+/** A sink that throws inside an informer callback would silently lose events (Watch swallows
+ * exceptions from its line handler as if they were JSON parse errors), so log them instead. */
+function guardSink(sink: ObjectSink, logger: SourceLogger): ObjectSink {
+  const guard = (what: string, f: () => void) => {
+    try {
+      f();
+    } catch (err) {
+      logger.error(`sink ${what} failed`, { error: errorText(err) });
+    }
+  };
+  return {
+    upsert: (obj) => guard('upsert', () => sink.upsert(obj)),
+    remove: (kind, key) => guard('remove', () => sink.remove(kind, key)),
+    synced: (kind) => guard('synced', () => sink.synced(kind)),
+  };
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { statusCode?: unknown }).statusCode;
+    return code === undefined ? `${err.name}: ${err.message}` : `${err.name}: ${err.message} (HTTP ${String(code)})`;
+  }
+  return String(err);
+}
