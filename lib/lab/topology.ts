@@ -122,7 +122,11 @@ function hostAddressLines(a: Addresses): string[] {
   ];
 }
 
-/** A node: its LAN address, the pod bridge cni0, and routes to the other node's pods. */
+/**
+ * A node: its LAN address, the pod bridge cni0, routes to the other node's pods, and a default route
+ * to the client, which plays the world outside the cluster (a real node always has a default route,
+ * so traffic to a service address is routed, and rules see it, whatever its destination).
+ */
 export function nodeScript(node: NodeName): string {
   const gw = gatewayAddresses(node);
   const other = otherNode(node);
@@ -136,6 +140,8 @@ export function nodeScript(node: NodeName): string {
     'link set cni0 up',
     `route add ${otherPods.podCIDRv4} via ${otherLan.ipv4}`,
     `route add ${otherPods.podCIDRv6} via ${otherLan.ipv6}`,
+    `route add default via ${CLIENT_ADDRESSES.ipv4}`,
+    `route add ::/0 via ${CLIENT_ADDRESSES.ipv6}`,
   );
 }
 
