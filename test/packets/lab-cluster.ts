@@ -1,5 +1,5 @@
 // The packet tests' cluster: lib/lab's network with sluice's rules for rules-fixtures/lab-cluster
-// loaded on node1.
+// loaded on node1. Only node1 runs sluice: clients of services are the client, node1 and its pods.
 import { join } from 'node:path';
 import { createLab, labAvailable, type Lab, type LabHost, type ProbeResult } from '../../lib/lab/lab.ts';
 import { FIXTURES, renderCase } from '../support/render-case.ts';
