@@ -1,7 +1,12 @@
 // Cluster IPs with real packets: random choice among endpoints, named target ports, protocols,
 // endpoint conditions, rejects, masquerade and hairpin (behaviours 1-3, 10-12, 14 of the render issue).
+import { join } from 'node:path';
+import { loadConfigFile } from '../../lib/config/kube-proxy-config.ts';
 import type { Lab } from '../../lib/lab/lab.ts';
-import { labAvailable, pod, sources, startLabCluster, tally } from './lab-cluster.ts';
+import { recordingLogger } from '../../lib/log.ts';
+import { loadManifests } from '../../lib/manifests/load.ts';
+import { renderStore } from '../../lib/render.ts';
+import { LAB_CASE, labAvailable, pod, sources, startLabCluster, tally } from './lab-cluster.ts';
 
 const available = await labAvailable();
 if (!available.ok) console.warn(`skipping packet tests: ${available.reason}`);
@@ -102,5 +107,13 @@ maybe('cluster IPs', () => {
     const ruleset = await lab.exec(lab.node1.ns, 'nft', ['list', 'ruleset']);
     expect(ruleset.stdout).not.toMatch(/\/lab\/(not-ours|headless|elsewhere)\//);
     expect(ruleset.stdout).toContain('/lab/local-elsewhere/');
+  });
+
+  test('12. masqueradeAll: pod traffic to a cluster IP is masqueraded too', async () => {
+    const config = { ...loadConfigFile(join(LAB_CASE, 'config.yaml'), () => {}), masqueradeAll: true };
+    await lab.loadRules(renderStore(loadManifests(join(LAB_CASE, 'manifests')).store, config, 'node1', recordingLogger()));
+    const r = await lab.probe(pod(lab, 'pa2'), spread, { count: 40 });
+    expect(r.answers).toHaveLength(40);
+    expect(sources(r)).toEqual(['10.244.1.1', '172.30.0.1']);
   });
 });

@@ -21,17 +21,12 @@ maybe('internal traffic policy and session affinity', () => {
   });
 
   test('9. ClientIP affinity: each client keeps the endpoint it first got', async () => {
-    const seen = new Set<string>();
     for (const from of [lab.client, pod(lab, 'pa1'), pod(lab, 'pa2'), lab.node1]) {
       const r = await lab.probe(from, { proto: 'tcp', host: '10.96.2.3', port: 80 }, { count: 15 });
       const backends = Object.keys(tally(r));
       expect({ from: from.name, answers: r.answers.length, backends: backends.length }).toEqual({ from: from.name, answers: 15, backends: 1 });
-      seen.add(backends[0]);
     }
     const sets = await lab.exec(lab.node1.ns, 'nft', ['list', 'set', 'ip', 'sluice', `aff/lab/sticky/tcp/80/${'10.244.1.11'}_9376`]);
     expect(sets.stdout).toContain('timeout 5m');
-    // Four clients, four equally likely endpoints: that all four land on one is a 1-in-64 chance,
-    // so this is not asserted; it is still worth seeing affinity does not mean one endpoint for all.
-    expect(seen.size).toBeGreaterThanOrEqual(1);
   });
 });
