@@ -2,7 +2,7 @@
 // with their endpoints, resolve conflicts between services, and collect what was skipped and why.
 import type { KubeObject } from '../k8s/objects.ts';
 import { readEndpointSlice, readEndpoints, type EndpointGroup } from './endpoint-slices.ts';
-import { compareAddresses, type Family } from './ip.ts';
+import type { Family } from './ip.ts';
 import { readNode } from './node.ts';
 import { InvalidObject, Problems } from './problems.ts';
 import { readService, type ServiceDef, type ServiceReading } from './service.ts';
@@ -80,40 +80,52 @@ export function buildModel(objects: ObjectSet, nodeName: string): ProxyModel {
       continue;
     }
     const key = `${def.namespace}/${def.name}`;
-    const groups = sliceGroups.get(key) ?? legacyGroups.get(key) ?? [];
-    for (const clusterIP of def.clusterIPs) {
-      const family = clusterIP.family;
-      const ofFamily = <T extends { family: Family }>(list: T[]) => list.filter((x) => x.family === family);
-      for (const port of def.ports) {
-        servicePorts.push({
-          namespace: def.namespace,
-          name: def.name,
-          portName: port.name,
-          protocol: port.protocol,
-          family,
-          clusterIP: clusterIP.address,
-          port: port.port,
-          nodePort: port.nodePort,
-          externalIPs: unique(ofFamily(def.externalIPs).map((i) => i.address)),
-          loadBalancerIPs: unique(ofFamily(def.loadBalancerIPs).map((i) => i.address)),
-          sourceRanges: unique(ofFamily(def.sourceRanges).map((c) => c.cidr)),
-          externalPolicyLocal: def.externalPolicyLocal,
-          internalPolicyLocal: def.internalPolicyLocal,
-          affinityTimeout: def.affinityTimeout,
-          healthCheckNodePort: def.healthCheckNodePort,
-          endpoints: endpointsFor(groups, family, port.name, port.protocol),
-        });
-      }
-    }
+    servicePorts.push(...servicePortsOf(def, sliceGroups.get(key) ?? legacyGroups.get(key) ?? []));
   }
   servicePorts.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || a.family - b.family
     || cmp(a.portName, b.portName) || a.port - b.port || cmp(a.protocol, b.protocol));
   return { node, servicePorts, problems: problems.list };
 }
 
+// A service's ports are rebuilt only when its Service or one of its endpoint groups changed: a sync
+// at 10,000 services then costs a look at each service, not a rebuild of each.
+const servicePortCache = new WeakMap<ServiceDef, { groups: EndpointGroup[]; ports: ServicePort[] }>();
+
+function servicePortsOf(def: ServiceDef, groups: EndpointGroup[]): ServicePort[] {
+  const cached = servicePortCache.get(def);
+  if (cached && cached.groups.length === groups.length && cached.groups.every((g, i) => g === groups[i])) return cached.ports;
+  const ports: ServicePort[] = [];
+  for (const clusterIP of def.clusterIPs) {
+    const family = clusterIP.family;
+    const ofFamily = <T extends { family: Family }>(list: T[]) => list.filter((x) => x.family === family);
+    for (const port of def.ports) {
+      ports.push({
+        namespace: def.namespace,
+        name: def.name,
+        portName: port.name,
+        protocol: port.protocol,
+        family,
+        clusterIP: clusterIP.address,
+        port: port.port,
+        nodePort: port.nodePort,
+        externalIPs: unique(ofFamily(def.externalIPs).map((i) => i.address)),
+        loadBalancerIPs: unique(ofFamily(def.loadBalancerIPs).map((i) => i.address)),
+        sourceRanges: unique(ofFamily(def.sourceRanges).map((c) => c.cidr)),
+        externalPolicyLocal: def.externalPolicyLocal,
+        internalPolicyLocal: def.internalPolicyLocal,
+        affinityTimeout: def.affinityTimeout,
+        healthCheckNodePort: def.healthCheckNodePort,
+        endpoints: endpointsFor(groups, family, port.name, port.protocol),
+      });
+    }
+  }
+  servicePortCache.set(def, { groups, ports });
+  return ports;
+}
+
 /** Endpoints of one service port: each group's own port number for that port name (so a named targetPort may differ per slice). */
 function endpointsFor(groups: EndpointGroup[], family: Family, portName: string, protocol: string): Endpoint[] {
-  const byTarget = new Map<string, Endpoint>();
+  const byTarget = new Map<string, Endpoint & { sortKey: string }>();
   for (const g of groups) {
     if (g.family !== family) continue;
     const gp = g.ports.find((p) => p.name === portName && p.protocol === protocol);
@@ -123,10 +135,10 @@ function endpointsFor(groups: EndpointGroup[], family: Family, portName: string,
       const earlier = byTarget.get(id);
       // The same endpoint in two slices (during a slice handover): the readier reading wins.
       if (earlier && (earlier.ready || (!e.ready && earlier.serving))) continue;
-      byTarget.set(id, { address: e.address, port: gp.port, nodeName: e.nodeName, ready: e.ready, serving: e.serving, terminating: e.terminating });
+      byTarget.set(id, { address: e.address, sortKey: `${e.sortKey} ${String(gp.port).padStart(5, '0')}`, port: gp.port, nodeName: e.nodeName, ready: e.ready, serving: e.serving, terminating: e.terminating });
     }
   }
-  return [...byTarget.values()].sort((a, b) => compareAddresses(a.address, b.address) || a.port - b.port);
+  return sortBy([...byTarget.values()], (e) => e.sortKey).map(({ sortKey: _, ...e }) => e);
 }
 
 /** Which service holds which address, address/port and node port; the first service to claim one keeps it. */
@@ -161,6 +173,11 @@ class Claims {
     for (const { set } of checks) for (const key of set) if (!this.owners.has(key)) this.owners.set(key, me);
     return undefined;
   }
+}
+
+/** Sorts by a key computed once per item. */
+export function sortBy<T>(items: T[], key: (t: T) => string): T[] {
+  return items.map((item) => ({ item, k: key(item) })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((x) => x.item);
 }
 
 function pushTo<T>(m: Map<string, T[]>, k: string, v: T) {

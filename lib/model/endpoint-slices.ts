@@ -1,14 +1,22 @@
 // Reads EndpointSlices (discovery.k8s.io/v1) and legacy Endpoints (v1) into endpoint groups: a set of
 // addresses that share one list of ports, belonging to one service.
 import type { KubeObject } from '../k8s/objects.ts';
-import { parseIP, type Family } from './ip.ts';
+import { parseIP, sortKeyOf, type Family } from './ip.ts';
 import { invalid } from './problems.ts';
 import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isPort, isPortName, parseProtocol, show, type Protocol } from './validate.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 export interface GroupPort { name: string; protocol: Protocol; port: number }
-export interface GroupEndpoint { address: string; nodeName?: string; ready: boolean; serving: boolean; terminating: boolean }
+export interface GroupEndpoint {
+  address: string;
+  /** addressSortKey(address), computed once when the object is read. */
+  sortKey: string;
+  nodeName?: string;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+}
 
 export interface EndpointGroup {
   namespace: string;
@@ -39,9 +47,15 @@ function readPorts(raw: unknown, field: string): GroupPort[] {
   });
 }
 
+// Node names repeat across every endpoint of a cluster: each distinct valid one is checked once.
+const validNodeNames = new Set<string>();
+
 function readNodeName(v: unknown, where: string): string | undefined {
   if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'string' && validNodeNames.has(v)) return v;
   if (!isDNS1123Subdomain(v)) invalid('invalid-node-name', `${where} ${show(v)} is not a valid node name`);
+  if (validNodeNames.size > 100_000) validNodeNames.clear();
+  validNodeNames.add(v);
   return v;
 }
 
@@ -76,6 +90,7 @@ export function readEndpointSlice(obj: KubeObject): EndpointGroup | undefined {
     const ready = readBool(c.ready, `${where}.conditions.ready`, true);
     return {
       address: ip.address,
+      sortKey: sortKeyOf(ip),
       nodeName: readNodeName(e.nodeName, `${where}.nodeName`),
       ready,
       serving: readBool(c.serving, `${where}.conditions.serving`, ready),
@@ -103,7 +118,7 @@ export function readEndpoints(obj: KubeObject): EndpointGroup[] {
       list.forEach((a: any, j: number) => {
         const ip = parseIP(a?.ip) ?? invalid('invalid-endpoint-address', `${where}.${field}[${j}].ip ${show(a?.ip)} is not an IP address`);
         const eps = byFamily.get(ip.family) ?? [];
-        eps.push({ address: ip.address, nodeName: readNodeName(a.nodeName, `${where}.${field}[${j}].nodeName`), ready, serving: ready, terminating: false });
+        eps.push({ address: ip.address, sortKey: sortKeyOf(ip), nodeName: readNodeName(a.nodeName, `${where}.${field}[${j}].nodeName`), ready, serving: ready, terminating: false });
         byFamily.set(ip.family, eps);
       });
     };

@@ -9,7 +9,15 @@ export interface ParsedCIDR { cidr: string; address: string; prefix: number; fam
 const V4_OCTET = /^(0|[1-9][0-9]{0,2})$/;
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
+const V4_QUAD = /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})$/;
+
 function parseV4Bytes(s: string): number[] | undefined {
+  const m = V4_QUAD.exec(s);
+  if (m) {
+    const bytes = [+m[1], +m[2], +m[3], +m[4]];
+    return bytes.every((b) => b <= 255) ? bytes : undefined;
+  }
+  if (!s.includes(':')) return undefined;
   const parts = s.split('.');
   if (parts.length !== 4) return undefined;
   const bytes: number[] = [];
@@ -124,11 +132,21 @@ export function familyOf(value: string): Family | undefined {
   return parseIP(value)?.family;
 }
 
+/**
+ * A string that sorts like the address it stands for (IPv4 before IPv6, then numerically), so that
+ * sorting many addresses parses each once. Not an address: the text itself, after every address.
+ */
+export function addressSortKey(address: string): string {
+  const ip = parseIP(address);
+  return ip ? sortKeyOf(ip) : '~' + address;
+}
+
+export function sortKeyOf(ip: ParsedIP): string {
+  return (ip.family === 4 ? '4' : '6') + ip.bytes.map((b) => (b < 16 ? '0' : '') + b.toString(16)).join('');
+}
+
 /** Orders canonical addresses numerically (IPv4 before IPv6), for stable, readable output. */
 export function compareAddresses(a: string, b: string): number {
-  const pa = parseIP(a), pb = parseIP(b);
-  if (!pa || !pb) return a < b ? -1 : a > b ? 1 : 0;
-  if (pa.family !== pb.family) return pa.family - pb.family;
-  for (let i = 0; i < pa.bytes.length; i++) if (pa.bytes[i] !== pb.bytes[i]) return pa.bytes[i] - pb.bytes[i];
-  return 0;
+  const ka = addressSortKey(a), kb = addressSortKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
 }

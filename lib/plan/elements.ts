@@ -1,22 +1,18 @@
-import { cidrContains, compareAddresses, parseCIDR, parseIP } from '../model/ip.ts';
+import { sortBy } from '../model/build.ts';
+import { addressSortKey, cidrContains, parseCIDR, parseIP } from '../model/ip.ts';
 import type { Element } from '../nft/ir.ts';
 
-function compareParts(a: string | number, b: string | number): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  const sa = String(a), sb = String(b);
-  const ipa = sa.split('/')[0], ipb = sb.split('/')[0];
-  const byAddress = /[.:]/.test(ipa) && /[.:]/.test(ipb) ? compareAddresses(ipa, ipb) : 0;
-  if (byAddress !== 0) return byAddress;
-  return sa < sb ? -1 : sa > sb ? 1 : 0;
+function partKey(p: string | number): string {
+  if (typeof p === 'number') return '0' + String(p).padStart(10, '0');
+  const slash = p.indexOf('/');
+  const address = slash < 0 ? p : p.slice(0, slash);
+  if (/[.:]/.test(address)) return '1' + addressSortKey(address) + (slash < 0 ? '' : '/' + p.slice(slash + 1).padStart(3, '0'));
+  return '2' + p;
 }
 
-/** Orders elements by their key parts: addresses numerically, numbers numerically, the rest by text. */
-export function compareElements(a: Element, b: Element): number {
-  for (let i = 0; i < Math.min(a.key.length, b.key.length); i++) {
-    const c = compareParts(a.key[i], b.key[i]);
-    if (c !== 0) return c;
-  }
-  return a.key.length - b.key.length;
+/** Sorts elements by their key parts: addresses numerically, numbers numerically, the rest by text. */
+export function sortElements(elements: Element[]): Element[] {
+  return sortBy(elements, (e) => e.key.map(partKey).join(' '));
 }
 
 /**

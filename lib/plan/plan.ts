@@ -1,10 +1,10 @@
 // From the model and the configuration to the ruleset: what each service port needs, per IP family.
 // Pure and deterministic: the same model gives the same ruleset, element for element.
 import type { ProxyConfig } from '../config/kube-proxy-config.ts';
-import type { Family, ProxyModel } from '../model/types.ts';
+import type { Family, ProxyModel, ServicePort } from '../model/types.ts';
 import { GLOBAL_SETS, type FamilyRuleset, type GlobalSetName, type PodSourceMatch, type Ruleset } from '../nft/ir.ts';
-import { compareElements, withoutCovered } from './elements.ts';
-import { planServicePort, type ServicePortPlan } from './service-port.ts';
+import { sortElements, withoutCovered } from './elements.ts';
+import { planServicePort, type PlanContext, type ServicePortPlan } from './service-port.ts';
 
 export function planRuleset(model: ProxyModel, config: ProxyConfig): Ruleset {
   return { node: model.node.name, tables: ([4, 6] as const).map((f) => planFamily(model, config, f)) };
@@ -31,11 +31,7 @@ function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): Fam
   const clusterIPs = new Set<string>();
   for (const sp of model.servicePorts) {
     if (sp.family !== family) continue;
-    const plan: ServicePortPlan = planServicePort(sp, {
-      nodeName: model.node.name,
-      masqueradeAll: config.masqueradeAll,
-      podSourceKnown: podSource.kind !== 'none',
-    });
+    const plan = cachedPlan(sp, { nodeName: model.node.name, masqueradeAll: config.masqueradeAll, podSourceKnown: podSource.kind !== 'none' });
     clusterIPs.add(sp.clusterIP);
     for (const a of plan.hairpin) hairpin.add(a);
     for (const [set, els] of Object.entries(plan.elements) as [GlobalSetName, FamilyRuleset['elements'][GlobalSetName]][]) {
@@ -50,8 +46,20 @@ function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): Fam
   table.chains = [...endpointChains, ...serviceChains, ...externalChains];
   for (const ip of clusterIPs) elements['cluster-ips'].push({ key: [ip] });
   for (const ip of hairpin) elements.hairpin.push({ key: [ip, ip] });
-  for (const s of GLOBAL_SETS) elements[s].sort(compareElements);
+  for (const s of GLOBAL_SETS) elements[s] = sortElements(elements[s]);
   return table;
+}
+
+// Service ports are reused by the model while their objects are unchanged, and so are their plans.
+const planCache = new WeakMap<ServicePort, { ctx: string; plan: ServicePortPlan }>();
+
+function cachedPlan(sp: ServicePort, ctx: PlanContext): ServicePortPlan {
+  const key = `${ctx.nodeName} ${ctx.masqueradeAll} ${ctx.podSourceKnown}`;
+  const hit = planCache.get(sp);
+  if (hit && hit.ctx === key) return hit.plan;
+  const plan = planServicePort(sp, ctx);
+  planCache.set(sp, { ctx: key, plan });
+  return plan;
 }
 
 /** The addresses whose node ports sluice serves: this node's InternalIPs for 'primary', or CIDRs. */
