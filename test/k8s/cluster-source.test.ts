@@ -377,7 +377,8 @@ describe('ClusterSource', () => {
     h.fake.dropWatches();
     await eventually(() => expect(lists(h, 'Service').filter((r) => r.status === 500).length).toBeGreaterThanOrEqual(2));
     await watching(h, ['Node', 'EndpointSlice', 'Endpoints']);
-    expect(h.pendingTimers.size).toBeGreaterThan(0); // so the next line means something
+    // Stop while a restart is scheduled (between one failed list and the next), so the check after means something.
+    await eventually(() => expect(h.pendingTimers.size).toBeGreaterThan(0), { intervalMs: 1 });
     await h.source.stop();
     expect(h.pendingTimers.size).toBe(0);
     await eventually(() => expect(h.fake.openWatches()).toBe(0));
