@@ -1,6 +1,7 @@
 // The one place nft text is made: eta templates in templates/, compiled once per process.
 import { Eta } from 'eta';
 import { fileURLToPath } from 'node:url';
+import type { TableChange } from './diff.ts';
 import type { Ruleset } from './ir.ts';
 
 const TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));
@@ -20,6 +21,11 @@ export function renderRuleset(ruleset: Ruleset): string {
   return engine().render('ruleset', { ...ruleset, chunk: ELEMENT_CHUNK });
 }
 
-export function renderTemplate(name: string, data: object): string {
-  return engine().render(name, data);
+/**
+ * A partial transaction as an `nft -f` script: only what changed. `to` is the ruleset it leads to,
+ * whose tables give the rules their family, mark and pod match.
+ */
+export function renderTransaction(tables: TableChange[], to: Ruleset): string {
+  const tableOf = (family: string) => to.tables.find((t) => t.family === family);
+  return engine().render('transaction', { tables, tableOf, chunk: ELEMENT_CHUNK });
 }

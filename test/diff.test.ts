@@ -1,0 +1,84 @@
+// The diff: for pairs of rulesets, the transaction from the first to the second, applied in a
+// namespace that holds the first, leaves exactly what loading the second from scratch leaves.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig } from '../lib/config/kube-proxy-config.ts';
+import type { KubeObject } from '../lib/k8s/objects.ts';
+import { buildModel } from '../lib/model/build.ts';
+import { diffRulesets, isEmptyTransaction } from '../lib/nft/diff.ts';
+import type { Ruleset } from '../lib/nft/ir.ts';
+import { renderRuleset, renderTransaction } from '../lib/nft/templates.ts';
+import { planRuleset } from '../lib/plan/plan.ts';
+import { nftAvailable, withNetns } from './support/netns.ts';
+import { normalizeListing } from './support/nft-json.ts';
+import { FIXTURES } from './support/render-case.ts';
+import { loadManifests } from '../lib/manifests/load.ts';
+
+const config = parseConfig({ apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', clusterCIDR: '10.244.0.0/16,fd00:244::/32' }, () => {});
+
+function rulesetOf(objects: KubeObject[], node = 'node1'): Ruleset {
+  const by = (k: string) => objects.filter((o) => o.kind === k);
+  return planRuleset(buildModel({ services: by('Service'), endpointSlices: by('EndpointSlice'), endpoints: by('Endpoints'), nodes: by('Node') }, node), config);
+}
+
+/** Every golden case's objects, rendered with one configuration, so that any two differ only in services. */
+const cases = readdirSync(FIXTURES, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const rulesets = new Map<string, Ruleset>(cases.map((c) => {
+  const store = loadManifests(join(FIXTURES, c, 'manifests')).store;
+  const o = store.objects();
+  return [c, rulesetOf([...o.services, ...o.endpointSlices, ...o.endpoints, ...o.nodes])];
+}));
+rulesets.set('(nothing)', rulesetOf([]));
+
+const available = nftAvailable();
+const maybe = available.ok ? test : test.skip;
+
+test('an unchanged ruleset gives an empty transaction', () => {
+  for (const r of rulesets.values()) expect(isEmptyTransaction(diffRulesets(r, r))).toBe(true);
+  // Built again from the same objects, not the same object in memory.
+  const again = loadManifests(join(FIXTURES, 'lab-cluster', 'manifests')).store.objects();
+  const rebuilt = rulesetOf([...again.services, ...again.endpointSlices, ...again.endpoints, ...again.nodes]);
+  expect(isEmptyTransaction(diffRulesets(rulesets.get('lab-cluster'), rebuilt))).toBe(true);
+});
+
+test('nothing applied yet, or a changed configuration, asks for a full replace', () => {
+  const r = rulesets.get('my-service')!;
+  expect(diffRulesets(undefined, r)).toEqual({ kind: 'full', reason: 'nothing applied yet' });
+  const marked = { ...r, tables: r.tables.map((t) => ({ ...t, mark: '0x00000001' })) };
+  expect(diffRulesets(r, marked).kind).toBe('full');
+});
+
+const names = [...rulesets.keys()];
+const pairs = names.flatMap((a) => names.filter((b) => b !== a).map((b) => [a, b] as const));
+
+maybe.each(pairs)('%s -> %s: the transaction leaves what a full load of the second leaves', (a, b) => {
+  const from = rulesets.get(a)!, to = rulesets.get(b)!;
+  const tx = diffRulesets(from, to);
+  if (tx.kind !== 'partial') throw new Error(`expected a partial transaction, got ${tx.reason}`);
+  const expected = withNetns((nft) => {
+    nft(['-f', '-'], renderRuleset(to));
+    return normalizeListing(nft(['-j', 'list', 'ruleset']));
+  });
+  withNetns((nft) => {
+    nft(['-f', '-'], renderRuleset(from));
+    nft(['-f', '-'], renderTransaction(tx.tables, to));
+    expect(normalizeListing(nft(['-j', 'list', 'ruleset']))).toEqual(expected);
+  });
+});
+
+test('one endpoint more is a transaction of a few lines, not a rewrite', () => {
+  const base = loadManifests(join(FIXTURES, 'lab-cluster', 'manifests')).store.objects();
+  const objects = [...base.services, ...base.endpointSlices, ...base.endpoints, ...base.nodes];
+  const before = rulesetOf(objects);
+  const grown = objects.map((o) => o.kind === 'EndpointSlice' && o.metadata.name === 'spread-1'
+    ? { ...o, endpoints: [...(o.endpoints as unknown[]), { addresses: ['10.244.2.13'], nodeName: 'node2' }] } : o);
+  const tx = diffRulesets(before, rulesetOf(grown));
+  if (tx.kind !== 'partial') throw new Error('expected partial');
+  const text = renderTransaction(tx.tables, rulesetOf(grown));
+  expect(text.trim().split('\n')).toEqual([
+    'flush chain ip sluice svc/lab/spread/tcp/80',
+    'add rule ip sluice svc/lab/spread/tcp/80 ip saddr != 10.244.0.0/16 meta mark set meta mark | 0x00004000',
+    'add rule ip sluice svc/lab/spread/tcp/80 meta l4proto tcp dnat ip to numgen random mod 5 map @eps/lab/spread/tcp/80',
+    'add element ip sluice eps/lab/spread/tcp/80 { 4 : 10.244.2.13 . 9376 }',
+  ]);
+});
