@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=64
 // sluice's command line: parses flags and hands over to lib/; no logic of its own.
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile, type ProxyConfig } from '../lib/config/kube-proxy-config.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
@@ -9,13 +10,20 @@ const USAGE = `usage: sluice <command> [flags]
 commands:
   render --from PATH [--config FILE] [--node NAME]
       print the nft script for the Services in PATH (manifest file or folder); touches nothing
+  run [--from PATH | --kubeconfig FILE] [--config FILE] [--node NAME]
+      keep this node's rules equal to the cluster (or to the manifests in PATH, watched for changes)
+  diff [--from PATH | --kubeconfig FILE] [--config FILE] [--node NAME]
+      print the transaction a sync would send now, against the kernel's current tables; applies nothing
+  cleanup
+      remove sluice's tables (ip sluice, ip6 sluice) and nothing else
   help
       this text
 
 flags:
   --from PATH         manifests: .yaml, .yml or .json files, or a folder of them
   --config FILE       a KubeProxyConfiguration file (kubeproxy.config.k8s.io/v1alpha1)
-  --node NAME         this node's name (default: hostnameOverride, the only Node given, or the hostname)
+  --node NAME         this node's name (default: hostnameOverride; for render the only Node given; the hostname)
+  --kubeconfig FILE   the cluster to watch (default: in a pod its service account, else KUBECONFIG or ~/.kube/config)
   --log-format FMT    json or text (default: text for render, json for run)
 `;
 
@@ -47,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
         from: { type: 'string' },
         config: { type: 'string' },
         node: { type: 'string' },
+        kubeconfig: { type: 'string' },
         'log-format': { type: 'string' },
       },
       strict: true,
@@ -76,6 +85,34 @@ async function main(argv: string[]): Promise<number> {
       for (const d of loaded.duplicates) log.warn(d);
       const script = renderStore(loaded.store, config, resolveNodeName(loaded.store, config, flags.node), log);
       process.stdout.write(script);
+      return 0;
+    }
+    case 'run': {
+      const config = readConfig(flags.config, log);
+      const nodeName = flags.node ?? config.hostnameOverride ?? hostname().toLowerCase();
+      const { runProxy } = await import('../lib/run.ts');
+      const proxy = await runProxy({ config, nodeName, log, from: flags.from, kubeconfig: flags.kubeconfig });
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          log.info('stopping; the rules stay in place', { signal });
+          proxy.stop().then(resolve, resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      return 0;
+    }
+    case 'diff': {
+      const config = readConfig(flags.config, log);
+      const nodeName = flags.node ?? config.hostnameOverride ?? hostname().toLowerCase();
+      const { diffAgainstKernel } = await import('../lib/kernel-diff.ts');
+      process.stdout.write(await diffAgainstKernel({ config, nodeName, log, from: flags.from, kubeconfig: flags.kubeconfig }));
+      return 0;
+    }
+    case 'cleanup': {
+      const { cleanup } = await import('../lib/run.ts');
+      const { execNft } = await import('../lib/nft/runner.ts');
+      await cleanup(execNft(), log);
       return 0;
     }
     case undefined:

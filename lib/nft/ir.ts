@@ -21,7 +21,7 @@ export interface Element {
 }
 
 /** Per service port: random choice among endpoints, `numgen random mod N` to address . port. */
-export interface EndpointMap { name: string; elements: Element[] }
+export interface EndpointMap { name: string; proto: L4; elements: Element[] }
 
 /** Per endpoint, for ClientIP affinity: the clients that last used it, remembered for `timeout` seconds. */
 export interface AffinitySet { name: string; timeout: number }

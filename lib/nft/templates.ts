@@ -29,3 +29,8 @@ export function renderTransaction(tables: TableChange[], to: Ruleset): string {
   const tableOf = (family: string) => to.tables.find((t) => t.family === family);
   return engine().render('transaction', { tables, tableOf, chunk: ELEMENT_CHUNK });
 }
+
+/** Removes sluice's tables of the given families. */
+export function renderCleanup(families: ('ip' | 'ip6')[]): string {
+  return engine().render('cleanup', { families });
+}

@@ -72,7 +72,7 @@ export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortP
     }
     if (endpoints.length === 1) return [{ op: 'dnat', proto: sp.protocol, address: endpoints[0].address, port: endpoints[0].port }];
     const map = servicePortName(mapKind, sp);
-    plan.endpointMaps.push({ name: map, elements: endpoints.map((e, i) => ({ key: [i], value: [e.address, e.port] })) });
+    plan.endpointMaps.push({ name: map, proto: sp.protocol, elements: endpoints.map((e, i) => ({ key: [i], value: [e.address, e.port] })) });
     return [{ op: 'dnat-random', proto: sp.protocol, map, count: endpoints.length }];
   };
 

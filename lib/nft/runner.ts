@@ -1,0 +1,71 @@
+// Sends scripts to the kernel: `nft -f -`, one atomic transaction per call. The only code that runs nft.
+import { execa } from 'execa';
+
+export interface NftErrorLine { line: number; text: string; message: string }
+
+/** nft refused a transaction; the kernel kept what it had. `lines` are the offending lines of the script. */
+export class NftError extends Error {
+  readonly stderr: string;
+  readonly lines: NftErrorLine[];
+  constructor(stderr: string, lines: NftErrorLine[]) {
+    super(`nft rejected the transaction: ${lines[0]?.message ?? stderr.trim().split('\n')[0] ?? 'unknown error'}`);
+    this.stderr = stderr;
+    this.lines = lines;
+  }
+}
+
+/** nft's errors read "/dev/stdin:LINE:COL-COL: Error: MESSAGE"; pair each with the script's line. */
+export function parseNftErrors(stderr: string, script: string): NftErrorLine[] {
+  const lines = script.split('\n');
+  const out: NftErrorLine[] = [];
+  for (const m of stderr.matchAll(/^[^\n:]*:(\d+):\d+(?:-\d+)?: Error: (.*)$/gm)) {
+    const line = Number(m[1]);
+    out.push({ line, text: lines[line - 1] ?? '', message: m[2] });
+  }
+  return out;
+}
+
+export interface TableHandle { family: string; name: string; handle: number }
+
+export interface NftRunner {
+  /** Applies a script as one transaction; throws NftError when nft refuses it. */
+  apply(script: string): Promise<void>;
+  /** sluice's tables as the kernel has them now (name and handle): a deleted or re-created table shows here. */
+  tables(): Promise<TableHandle[]>;
+}
+
+export interface ExecNftOptions {
+  /** The nft binary (default: nft on PATH). */
+  nft?: string;
+}
+
+export function execNft(opts: ExecNftOptions = {}): NftRunner {
+  const nft = opts.nft ?? 'nft';
+  return {
+    async apply(script) {
+      const r = await execa(nft, ['-f', '-'], { input: script, reject: false, maxBuffer: 1 << 30 });
+      if (r.exitCode !== 0) throw new NftError(String(r.stderr), parseNftErrors(String(r.stderr), script));
+    },
+    async tables() {
+      const r = await execa(nft, ['-j', 'list', 'tables'], { reject: false });
+      if (r.exitCode !== 0) throw new NftError(String(r.stderr), []);
+      const doc = JSON.parse(String(r.stdout)) as { nftables: { table?: TableHandle }[] };
+      return doc.nftables.flatMap((i) => (i.table && i.table.name === 'sluice' ? [{ family: i.table.family, name: i.table.name, handle: i.table.handle }] : []));
+    },
+  };
+}
+
+/** A runner that keeps the scripts it is given and can be told to fail: for tests where only the text matters. */
+export class FakeNft implements NftRunner {
+  readonly scripts: string[] = [];
+  failures: string[] = [];
+  handles: TableHandle[] = [{ family: 'ip', name: 'sluice', handle: 1 }, { family: 'ip6', name: 'sluice', handle: 1 }];
+  async apply(script: string): Promise<void> {
+    const failure = this.failures.shift();
+    if (failure !== undefined) throw new NftError(failure, parseNftErrors(failure, script));
+    this.scripts.push(script);
+  }
+  async tables(): Promise<TableHandle[]> {
+    return this.handles;
+  }
+}

@@ -1,0 +1,113 @@
+// `sluice run`: the proxy as a long-running process. Wires an object source (manifests or the
+// cluster) into the store, the sync loop, and the health, health-check node port and metrics servers.
+import { execa } from 'execa';
+import { parseHostPort, type ProxyConfig } from './config/kube-proxy-config.ts';
+import type { ObjectSource } from './k8s/objects.ts';
+import type { Logger } from './log.ts';
+import { ManifestDirSource } from './manifests/dir-source.ts';
+import { ObjectStore } from './manifests/store.ts';
+import type { ProxyModel } from './model/types.ts';
+import { categorize } from './model/usable.ts';
+import { execNft, type NftRunner } from './nft/runner.ts';
+import { renderCleanup } from './nft/templates.ts';
+import { createHealthCheckNodePorts, type HealthCheckService } from './serve/healthcheck-nodeports.ts';
+import { createProxyHealth, healthTimeoutFor, startHealthServer } from './serve/health.ts';
+import type { Serving } from './serve/http.ts';
+import { startMetricsServer } from './serve/metrics-server.ts';
+import { createMetrics, type SluiceMetrics } from './serve/metrics.ts';
+import { execConntrack } from './sync/conntrack.ts';
+import { SyncLoop } from './sync/sync-loop.ts';
+
+export interface RunOptions {
+  config: ProxyConfig;
+  nodeName: string;
+  log: Logger;
+  /** Manifests to watch instead of a cluster. */
+  from?: string;
+  kubeconfig?: string;
+  nft?: NftRunner;
+  /** Serve health, metrics and health-check node ports (default true). */
+  serve?: boolean;
+}
+
+export interface RunningProxy {
+  loop: SyncLoop;
+  store: ObjectStore;
+  metrics: SluiceMetrics;
+  servers: Serving[];
+  stop(): Promise<void>;
+}
+
+/** The health-check node ports this node should answer on: per service, its local usable endpoints. */
+export function healthCheckPorts(model: ProxyModel): Map<number, HealthCheckService> {
+  const out = new Map<number, HealthCheckService>();
+  for (const sp of model.servicePorts) {
+    if (sp.healthCheckNodePort === undefined) continue;
+    const local = categorize(sp.endpoints, model.node.name).local.length;
+    const prev = out.get(sp.healthCheckNodePort);
+    out.set(sp.healthCheckNodePort, { namespace: sp.namespace, name: sp.name, localEndpoints: Math.max(local, prev?.localEndpoints ?? 0) });
+  }
+  return out;
+}
+
+async function hasCommand(cmd: string): Promise<boolean> {
+  return (await execa('sh', ['-c', `command -v ${cmd}`], { reject: false })).exitCode === 0;
+}
+
+export async function runProxy(o: RunOptions): Promise<RunningProxy> {
+  const { config, log } = o;
+  const store = new ObjectStore();
+  const metrics = createMetrics({ families: ['IPv4', 'IPv6'] });
+  const health = createProxyHealth({ healthTimeoutMs: healthTimeoutFor(config.syncPeriodMs), families: ['IPv4', 'IPv6'] });
+  const serve = o.serve ?? true;
+  const servers: Serving[] = [];
+  const healthChecks = serve ? createHealthCheckNodePorts({ logger: log, proxyHealthy: () => health.healthy() }) : undefined;
+  if (serve) {
+    servers.push(startHealthServer(health, parseHostPort(config.healthzBindAddress)!, { logger: log, counters: metrics }));
+    servers.push(startMetricsServer(metrics.registry, parseHostPort(config.metricsBindAddress)!, { logger: log }));
+  }
+  const conntrack = (await hasCommand('conntrack')) ? execConntrack(log) : undefined;
+  if (!conntrack) log.warn('conntrack not found: stale UDP conntrack entries will not be cleared');
+
+  const loop = new SyncLoop({
+    store, config, nodeName: o.nodeName, nft: o.nft ?? execNft(), log, metrics, health, conntrack,
+    onSync: (outcome) => { if (outcome.ok) void healthChecks?.sync(healthCheckPorts(outcome.model)); },
+  });
+
+  let source: ObjectSource;
+  if (o.from) {
+    source = new ManifestDirSource(o.from, log);
+  } else {
+    // Imported here so that running from manifests never loads the Kubernetes client.
+    const { ClusterSource } = await import('./k8s/cluster-source.ts');
+    const { loadKubeConfig } = await import('./k8s/kubeconfig.ts');
+    source = new ClusterSource({
+      kubeConfig: loadKubeConfig(o.kubeconfig), nodeName: o.nodeName, logger: log,
+      onRestart: (kind) => metrics.informerRestartsTotal.inc({ kind }),
+    });
+  }
+  loop.start();
+  await source.start(store);
+  log.info('sluice running', { node: o.nodeName, source: o.from ? `manifests ${o.from}` : 'cluster' });
+
+  return {
+    loop, store, metrics, servers,
+    async stop() {
+      await source.stop();
+      await loop.stop();
+      await healthChecks?.close();
+      await Promise.all(servers.map((s) => s.close()));
+    },
+  };
+}
+
+/** `sluice cleanup`: removes sluice's tables, and nothing else. */
+export async function cleanup(nft: NftRunner, log: Logger): Promise<void> {
+  const tables = await nft.tables();
+  if (tables.length === 0) {
+    log.info('no sluice tables to remove');
+    return;
+  }
+  await nft.apply(renderCleanup(tables.map((t) => (t.family === 'ip6' ? 'ip6' : 'ip'))));
+  log.info('removed sluice\'s tables', { tables: tables.map((t) => `${t.family} ${t.name}`) });
+}
