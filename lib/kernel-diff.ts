@@ -1,2 +1,189 @@
-// placeholder replaced below
-export async function diffAgainstKernel(_o: unknown): Promise<string> { throw new Error('not yet'); }
+// `sluice diff`: the transaction a sync would send now, against the tables in the kernel, applying
+// nothing. The kernel's tables are read as JSON: sets and maps back into the ruleset's own terms,
+// and chains compared with the wanted ruleset as nft itself lists it (loaded into a scratch network
+// namespace), so that the difference is computed by the same diff the sync loop uses.
+import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
+import type { ProxyConfig } from './config/kube-proxy-config.ts';
+import type { Logger } from './log.ts';
+import { loadManifests } from './manifests/load.ts';
+import { ObjectStore } from './manifests/store.ts';
+import { diffRulesets } from './nft/diff.ts';
+import { GLOBAL_SETS, type Chain, type Element, type FamilyRuleset, type Rule, type Ruleset } from './nft/ir.ts';
+import { renderRuleset, renderTransaction } from './nft/templates.ts';
+import { planFromStore, reportModel } from './render.ts';
+
+/** Runs nft with these arguments (and input), returning its output; throws when nft fails. */
+export type NftExec = (args: string[], input?: string) => Promise<string>;
+
+export const hostNft: NftExec = async (args, input) => String((await execa('nft', args, { input, maxBuffer: 1 << 30 })).stdout);
+
+/** nft in a network namespace made for the occasion and deleted afterwards. */
+export async function withScratchNamespace<T>(fn: (nft: NftExec) => Promise<T>): Promise<T> {
+  const ns = `sluice-diff-${randomBytes(4).toString('hex')}`;
+  await execa('ip', ['netns', 'add', ns]);
+  try {
+    return await fn(async (args, input) => String((await execa('ip', ['netns', 'exec', ns, 'nft', ...args], { input, maxBuffer: 1 << 30 })).stdout));
+  } finally {
+    await execa('ip', ['netns', 'delete', ns], { reject: false });
+  }
+}
+
+type Json = any;
+const BASE_CHAINS = new Set(['reject-chain', 'services', 'filter-prerouting', 'filter-output-pre-dnat', 'filter-prerouting-post-dnat',
+  'filter-output-post-dnat', 'nat-prerouting', 'nat-output', 'nat-postrouting']);
+// Marks a kernel chain whose rules differ from the wanted ones; only ever compared, never printed.
+const DIFFERS: Rule[] = [{ op: 'kernel rules differ' } as unknown as Rule];
+
+interface Listing { sets: Map<string, Json>; chains: Map<string, Json>; rules: Map<string, string> }
+
+function listing(json: string, family: string): Listing {
+  const sets = new Map<string, Json>(), chains = new Map<string, Json>(), rules = new Map<string, Json[]>();
+  const strip = (v: Json): Json => Array.isArray(v) ? v.map(strip) : v && typeof v === 'object'
+    ? Object.fromEntries(Object.keys(v).sort().filter((k) => k !== 'handle').map((k) => [k, strip(v[k])])) : v;
+  for (const item of (JSON.parse(json) as { nftables: Json[] }).nftables) {
+    const [kind, body] = Object.entries(item)[0] as [string, Json];
+    if (body.family !== family || body.table !== 'sluice') continue;
+    if (kind === 'set' || kind === 'map') sets.set(body.name, { kind, ...body });
+    else if (kind === 'chain') chains.set(body.name, body);
+    else if (kind === 'rule') (rules.get(body.chain) ?? rules.set(body.chain, []).get(body.chain)!).push(strip(body.expr));
+  }
+  return { sets, chains, rules: new Map([...rules].map(([k, v]) => [k, JSON.stringify(v)])) };
+}
+
+function part(v: Json): string | number | undefined {
+  if (typeof v === 'string' || typeof v === 'number') return v;
+  if (v && typeof v === 'object' && v.prefix) return `${v.prefix.addr}/${v.prefix.len}`;
+  return undefined;
+}
+
+function parts(v: Json): (string | number)[] | undefined {
+  const list = v && typeof v === 'object' && Array.isArray(v.concat) ? v.concat : [v];
+  const out = list.map(part);
+  return out.every((p: unknown) => p !== undefined) ? out : undefined;
+}
+
+/** One element of a set or map as nft lists it, in the ruleset's terms; undefined when it has a shape sluice never writes. */
+function element(e: Json, isMap: boolean): Element | undefined {
+  if (isMap) {
+    const [k, v] = e as [Json, Json];
+    const key = parts(k?.elem?.val ?? k);
+    if (!key) return undefined;
+    if (v && typeof v === 'object' && v.goto) return { key, goto: v.goto.target };
+    const value = parts(v);
+    return value ? { key, value } : undefined;
+  }
+  const key = parts(e?.elem?.val ?? e);
+  return key ? { key } : undefined;
+}
+
+function elementsOf(set: Json | undefined, isMap: boolean): Element[] | undefined {
+  const out: Element[] = [];
+  for (const e of set?.elem ?? []) {
+    const el = element(e, isMap);
+    if (!el) return undefined;
+    out.push(el);
+  }
+  return out;
+}
+
+const chainOrder = (name: string) => (name.startsWith('ep/') ? 0 : name.startsWith('svc/') ? 1 : 2);
+
+/** The kernel's table in the ruleset's terms, or why it cannot be: then only a full replace will do. */
+function kernelTable(kernel: Listing, wanted: Listing, want: FamilyRuleset): FamilyRuleset | string {
+  for (const name of BASE_CHAINS) {
+    if (kernel.rules.get(name) !== wanted.rules.get(name) || JSON.stringify(kernel.chains.get(name)?.hook) !== JSON.stringify(wanted.chains.get(name)?.hook)) {
+      return `base chain ${name} differs`;
+    }
+  }
+  const elements = {} as FamilyRuleset['elements'];
+  for (const s of GLOBAL_SETS) {
+    const k = kernel.sets.get(s), w = wanted.sets.get(s);
+    if (!k || JSON.stringify(k.type) !== JSON.stringify(w?.type) || JSON.stringify(k.flags) !== JSON.stringify(w?.flags)) return `set ${s} differs`;
+    const els = elementsOf(k, k.kind === 'map');
+    if (!els) return `set ${s} holds elements sluice does not write`;
+    elements[s] = els;
+  }
+  const endpointMaps: FamilyRuleset['endpointMaps'] = [];
+  const affinitySets: FamilyRuleset['affinitySets'] = [];
+  for (const [name, s] of kernel.sets) {
+    if (name.startsWith('eps/') || name.startsWith('epl/')) {
+      const els = elementsOf(s, true);
+      if (!els) return `map ${name} holds elements sluice does not write`;
+      endpointMaps.push({ name, proto: 'tcp', elements: els });
+    } else if (name.startsWith('aff/')) {
+      affinitySets.push({ name, timeout: Number(s.timeout) });
+    }
+  }
+  const wantedChains = new Map(want.chains.map((c) => [c.name, c]));
+  const chains: Chain[] = [];
+  for (const name of [...kernel.chains.keys()].filter((n) => !BASE_CHAINS.has(n)).sort((a, b) => chainOrder(a) - chainOrder(b))) {
+    const same = wantedChains.has(name) && kernel.rules.get(name) === wanted.rules.get(name);
+    chains.push({ name, rules: same ? wantedChains.get(name)!.rules : DIFFERS });
+  }
+  return { ...want, elements, endpointMaps, affinitySets, chains };
+}
+
+export interface KernelDiffOptions {
+  config: ProxyConfig;
+  nodeName: string;
+  log: Logger;
+  from?: string;
+  kubeconfig?: string;
+  /** nft on the node (default: the host's nft). */
+  kernel?: NftExec;
+  /** Where the wanted ruleset is loaded to be listed (default: a scratch network namespace). */
+  scratch?: <T>(fn: (nft: NftExec) => Promise<T>) => Promise<T>;
+}
+
+/** The wanted ruleset and the script that would take the kernel there: a partial transaction, the full script, or ''. */
+export async function kernelDiff(ruleset: Ruleset, kernel: NftExec, scratch: KernelDiffOptions['scratch'] & {}): Promise<{ kind: 'full' | 'partial'; reason?: string; script: string }> {
+  const full = (reason: string) => ({ kind: 'full' as const, reason, script: renderRuleset(ruleset) });
+  const kernelJson = await kernel(['-j', 'list', 'ruleset']);
+  const wantedJson = await scratch(async (nft) => {
+    await nft(['-f', '-'], renderRuleset(ruleset));
+    return nft(['-j', 'list', 'ruleset']);
+  });
+  const tables: FamilyRuleset[] = [];
+  for (const want of ruleset.tables) {
+    const k = listing(kernelJson, want.family);
+    if (k.chains.size === 0 && k.sets.size === 0) return full(`no ${want.family} sluice table in the kernel`);
+    const t = kernelTable(k, listing(wantedJson, want.family), want);
+    if (typeof t === 'string') return full(t);
+    tables.push(t);
+  }
+  const tx = diffRulesets({ node: ruleset.node, tables }, ruleset);
+  if (tx.kind === 'full') return full(tx.reason);
+  return { kind: 'partial', script: tx.tables.length ? renderTransaction(tx.tables, ruleset) : '' };
+}
+
+export async function diffAgainstKernel(o: KernelDiffOptions): Promise<string> {
+  let store: ObjectStore;
+  if (o.from) {
+    const loaded = loadManifests(o.from);
+    for (const n of loaded.notes) o.log.info(n);
+    store = loaded.store;
+  } else {
+    store = await listCluster(o);
+  }
+  const { model, ruleset } = planFromStore(store, o.config, o.nodeName);
+  reportModel(model, o.config, o.log);
+  const r = await kernelDiff(ruleset, o.kernel ?? hostNft, o.scratch ?? withScratchNamespace);
+  o.log.info(r.kind === 'full' ? `a sync would replace the tables: ${r.reason}` : r.script ? 'a sync would send this transaction' : 'nothing to change');
+  return r.script;
+}
+
+/** Lists the cluster's objects once, as `sluice run` would at start. */
+async function listCluster(o: KernelDiffOptions): Promise<ObjectStore> {
+  const { ClusterSource } = await import('./k8s/cluster-source.ts');
+  const { loadKubeConfig } = await import('./k8s/kubeconfig.ts');
+  const store = new ObjectStore();
+  const source = new ClusterSource({ kubeConfig: loadKubeConfig(o.kubeconfig), nodeName: o.nodeName, logger: o.log });
+  const listed = new Promise<void>((resolve) => {
+    store.onChange = () => { if (store.isSynced('Service', 'EndpointSlice', 'Endpoints', 'Node')) resolve(); };
+  });
+  await source.start(store);
+  await listed;
+  await source.stop();
+  return store;
+}

@@ -25,3 +25,8 @@ export function withoutCovered(entries: string[]): string[] {
   return parsed.filter(({ e, c }) => !parsed.some((o) => o.e !== e && o.c.prefix <= c.prefix
     && cidrContains(o.c, parseIP(c.address)!) && (o.c.prefix < c.prefix || o.e < e))).map(({ e }) => e);
 }
+
+/** A CIDR as an interval-set element, written as nft lists it: a single address without its /32 or /128. */
+export function intervalElement(cidr: string): string {
+  return cidr.endsWith('/32') || cidr.endsWith('/128') ? cidr.slice(0, cidr.lastIndexOf('/')) : cidr;
+}

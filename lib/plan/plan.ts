@@ -3,7 +3,7 @@
 import type { ProxyConfig } from '../config/kube-proxy-config.ts';
 import type { Family, ProxyModel, ServicePort } from '../model/types.ts';
 import { GLOBAL_SETS, type FamilyRuleset, type GlobalSetName, type PodSourceMatch, type Ruleset } from '../nft/ir.ts';
-import { sortElements, withoutCovered } from './elements.ts';
+import { intervalElement, sortElements, withoutCovered } from './elements.ts';
 import { planServicePort, type PlanContext, type ServicePortPlan } from './service-port.ts';
 
 export function planRuleset(model: ProxyModel, config: ProxyConfig): Ruleset {
@@ -22,7 +22,7 @@ function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): Fam
     affinitySets: [],
     chains: [],
   };
-  for (const np of nodePortAddresses(model, config, family)) elements['nodeport-ips'].push({ key: [np] });
+  for (const np of nodePortAddresses(model, config, family)) elements['nodeport-ips'].push({ key: [intervalElement(np)] });
 
   const endpointChains: FamilyRuleset['chains'] = [];
   const serviceChains: FamilyRuleset['chains'] = [];
@@ -86,7 +86,7 @@ function podSourceMatch(model: ProxyModel, config: ProxyConfig, family: Family, 
         : model.node.podCIDRs.filter((c) => c.includes(':') === (family === 6));
       if (cidrs.length === 0) return { kind: 'none' };
       if (cidrs.length === 1) return { kind: 'cidr', cidr: cidrs[0] };
-      for (const c of cidrs) elements['pod-ranges'].push({ key: [c] });
+      for (const c of cidrs) elements['pod-ranges'].push({ key: [intervalElement(c)] });
       return { kind: 'set' };
     }
   }

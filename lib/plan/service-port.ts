@@ -9,7 +9,7 @@
 import { categorize } from '../model/usable.ts';
 import type { Endpoint, ServicePort } from '../model/types.ts';
 import type { AffinitySet, Chain, Element, EndpointMap, GlobalSetName, Rule } from '../nft/ir.ts';
-import { withoutCovered } from './elements.ts';
+import { intervalElement, withoutCovered } from './elements.ts';
 import { endpointName, servicePortName } from './names.ts';
 
 export interface ServicePortPlan {
@@ -41,7 +41,7 @@ export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortP
   if (sp.sourceRanges.length > 0) {
     for (const lb of sp.loadBalancerIPs) {
       add('firewall-ips', { key: [lb, sp.protocol, sp.port] });
-      for (const range of withoutCovered(sp.sourceRanges)) add('firewall-allow', { key: [lb, sp.protocol, sp.port, range] });
+      for (const range of withoutCovered(sp.sourceRanges)) add('firewall-allow', { key: [lb, sp.protocol, sp.port, intervalElement(range)] });
     }
   }
 
