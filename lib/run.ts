@@ -6,7 +6,7 @@ import type { ObjectSource } from './k8s/objects.ts';
 import type { Logger } from './log.ts';
 import { ManifestDirSource } from './manifests/dir-source.ts';
 import { ObjectStore } from './manifests/store.ts';
-import type { ProxyModel } from './model/types.ts';
+import type { Problem, ProxyModel } from './model/types.ts';
 import { categorize } from './model/usable.ts';
 import { execNft, type NftRunner } from './nft/runner.ts';
 import { renderCleanup } from './nft/templates.ts';
@@ -69,8 +69,10 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
   const conntrack = (await hasCommand('conntrack')) ? execConntrack(log) : undefined;
   if (!conntrack) log.warn('conntrack not found: stale UDP conntrack entries will not be cleared');
 
+  let onProblem: ((p: Problem) => void) | undefined;
   const loop = new SyncLoop({
     store, config, nodeName: o.nodeName, nft: o.nft ?? execNft(), log, metrics, health, conntrack,
+    onProblem: (p) => onProblem?.(p),
     onSync: (outcome) => { if (outcome.ok) void healthChecks?.sync(healthCheckPorts(outcome.model)); },
   });
 
@@ -81,8 +83,12 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
     // Imported here so that running from manifests never loads the Kubernetes client.
     const { ClusterSource } = await import('./k8s/cluster-source.ts');
     const { loadKubeConfig } = await import('./k8s/kubeconfig.ts');
+    const { serviceEvents } = await import('./k8s/events.ts');
+    const kubeConfig = loadKubeConfig(o.kubeconfig);
+    const events = serviceEvents(kubeConfig, o.nodeName, log);
+    onProblem = (p) => void events.problem(p);
     source = new ClusterSource({
-      kubeConfig: loadKubeConfig(o.kubeconfig), nodeName: o.nodeName, logger: log,
+      kubeConfig, nodeName: o.nodeName, logger: log,
       onRestart: (kind) => metrics.informerRestartsTotal.inc({ kind }),
     });
   }

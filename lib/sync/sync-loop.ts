@@ -6,7 +6,7 @@ import type { ProxyConfig } from '../config/kube-proxy-config.ts';
 import type { ObjectKind } from '../k8s/objects.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../manifests/store.ts';
-import type { ProxyModel } from '../model/types.ts';
+import type { Problem, ProxyModel } from '../model/types.ts';
 import { categorize } from '../model/usable.ts';
 import { diffRulesets, isEmptyTransaction } from '../nft/diff.ts';
 import type { Ruleset } from '../nft/ir.ts';
@@ -44,6 +44,8 @@ export interface SyncLoopOptions {
   health?: ProxyHealth;
   conntrack?: Conntrack;
   clock?: Clock;
+  /** Called once for each problem (a skipped object) when it appears. */
+  onProblem?: (problem: Problem) => void;
   /** Called after every sync that did something, successful or not. */
   onSync?: (outcome: SyncOutcome) => void;
   fullSyncPeriodMs?: number;
@@ -189,6 +191,7 @@ export class SyncLoop {
     }
     const durationMs = this.clock.now() - started;
     this.recordSuccess(model, full, durationMs, lines);
+    if (!full) this.o.log.debug('partial sync transaction', { transaction: script });
     this.o.log.info(full ? 'full sync' : 'partial sync', {
       kind: full ? 'full' : 'partial', durationMs, lines, servicePorts: model.servicePorts.length,
       serviceChanges: changes.service, endpointChanges: changes.endpoint,
@@ -256,7 +259,9 @@ export class SyncLoop {
     for (const p of model.problems) {
       const text = describeProblem(p);
       now.add(text);
-      if (!this.reportedProblems.has(text)) this.o.log.warn(text, { kind: p.kind, object: p.object, reason: p.reason });
+      if (this.reportedProblems.has(text)) continue;
+      this.o.log.warn(text, { kind: p.kind, object: p.object, reason: p.reason });
+      this.o.onProblem?.(p);
     }
     this.reportedProblems = now;
   }

@@ -68,6 +68,8 @@ export interface FakeApiServerOptions {
 
 export class FakeApiServer {
   readonly requests: RecordedRequest[] = [];
+  /** Events created through POST /api/v1/namespaces/NS/events, as received. */
+  readonly events: Record<string, any>[] = [];
   readonly url: string;
   #server: http.Server;
   #objects = new Map<FakeKind, Map<string, any>>(RESOURCES.map((r) => [r.kind, new Map()]));
@@ -258,6 +260,17 @@ export class FakeApiServer {
     if (failure) {
       failure.remaining--;
       return reply(failure.status, status(failure.status, 'InternalError', `injected failure ${failure.status}`));
+    }
+    const eventPath = /^\/api\/v1\/namespaces\/([^/]+)\/events$/.exec(url.pathname);
+    if (eventPath && rec.method === 'POST') {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        const event = JSON.parse(body);
+        this.events.push(event);
+        reply(201, { ...event, metadata: { ...event.metadata, name: `${event.metadata?.generateName ?? 'event.'}${this.events.length}`, namespace: eventPath[1] } });
+      });
+      return;
     }
     if (!route || rec.method !== 'GET' || route.name !== undefined) {
       return reply(404, status(404, 'NotFound', `the server could not find the requested resource ${url.pathname}`));

@@ -1,0 +1,78 @@
+// A Service sluice has to skip gets a Warning event saying why, through the real client library.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_CONFIG } from '../../lib/config/kube-proxy-config.ts';
+import { recordingLogger } from '../../lib/log.ts';
+import { FakeNft } from '../../lib/nft/runner.ts';
+import { runProxy, type RunningProxy } from '../../lib/run.ts';
+import { eventually } from '../support/eventually.ts';
+import { FakeApiServer } from '../support/fake-apiserver.ts';
+
+const svc = (name: string, port: unknown) => ({
+  kind: 'Service', apiVersion: 'v1',
+  metadata: { name, namespace: 'shop', resourceVersion: '1' },
+  spec: { clusterIP: name === 'good' ? '10.96.0.1' : '10.96.0.2', ports: [{ port }] },
+});
+
+let server: FakeApiServer;
+let proxy: RunningProxy | undefined;
+let dir: string;
+afterEach(async () => {
+  await proxy?.stop();
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('an invalid Service gets one Warning event naming the reason; a valid one none', async () => {
+  server = await FakeApiServer.start();
+  dir = mkdtempSync(join(tmpdir(), 'sluice-events-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  server.writeKubeconfig(kubeconfig);
+  server.apply(svc('good', 80));
+  server.apply(svc('bad', 70000));
+  const nft = new FakeNft();
+  proxy = await runProxy({ config: { ...DEFAULT_CONFIG, minSyncPeriodMs: 10 }, nodeName: 'node-a', log: recordingLogger(), kubeconfig, nft, serve: false });
+  const event = await eventually(() => {
+    expect(server.events).toHaveLength(1);
+    return server.events[0];
+  });
+  expect(event).toMatchObject({
+    type: 'Warning',
+    reason: 'FailedToProgramService',
+    involvedObject: { kind: 'Service', namespace: 'shop', name: 'bad' },
+    source: { component: 'sluice', host: 'node-a' },
+  });
+  expect(event.message).toContain('spec.ports[0].port 70000 is not a port number');
+  // Syncs that follow do not repeat it; a new problem with the same Service gives a new event.
+  server.apply(svc('good', 81));
+  await eventually(() => expect(nft.scripts.join('')).toContain('10.96.0.1 . tcp . 81'));
+  expect(server.events).toHaveLength(1);
+  server.apply(svc('bad', 0));
+  await eventually(() => expect(server.events).toHaveLength(2));
+  expect(server.events[1].message).toContain('spec.ports[0].port 0 is not a port number');
+});
+
+/** The API calls a request stands for, in RBAC's terms. */
+function verbOf(r: { method: string; path: string; watch: boolean }): string {
+  const m = /^\/(?:api\/v1|apis\/([^/]+)\/v1)(?:\/namespaces\/[^/]+)?\/([a-z]+)(\/[^/]+)?$/.exec(r.path);
+  if (!m) return `unknown ${r.method} ${r.path}`;
+  const group = m[1] ?? '';
+  const verb = r.method === 'POST' ? 'create' : r.method === 'GET' ? (r.watch ? 'watch' : m[3] ? 'get' : 'list') : r.method.toLowerCase();
+  return `${group}/${m[2]} ${verb}`;
+}
+
+test('the code calls exactly the API verbs deploy/api-use.json (and so the ClusterRole) grants', async () => {
+  server = await FakeApiServer.start();
+  dir = mkdtempSync(join(tmpdir(), 'sluice-events-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  server.writeKubeconfig(kubeconfig);
+  server.apply(svc('bad', 70000));
+  proxy = await runProxy({ config: { ...DEFAULT_CONFIG, minSyncPeriodMs: 10 }, nodeName: 'node-a', log: recordingLogger(), kubeconfig, nft: new FakeNft(), serve: false });
+  await eventually(() => expect(server.events).toHaveLength(1));
+  await eventually(() => expect(server.requests.filter((r) => r.watch).length).toBeGreaterThanOrEqual(4));
+  const used = new Set(server.requests.map(verbOf));
+  const granted = new Set((JSON.parse(readFileSync(new URL('../../deploy/api-use.json', import.meta.url), 'utf8')) as { group: string; resource: string; verbs: string[] }[])
+    .flatMap((g) => g.verbs.map((v) => `${g.group}/${g.resource} ${v}`)));
+  expect([...used].sort()).toEqual([...granted].sort());
+});
