@@ -22,6 +22,7 @@ import { realClock, type Clock } from './timers.ts';
 
 /** How often the tables are replaced whole even when nothing seems amiss (kube-proxy's full-sync period). */
 export const FULL_SYNC_PERIOD_MS = 3_600_000;
+const PROGRESS_EVERY_MS = 5_000;
 
 export interface SyncOutcome {
   kind: 'full' | 'partial' | 'none';
@@ -176,11 +177,15 @@ export class SyncLoop {
     if (full) this.o.log.info('full sync: replacing sluice\'s tables', { reason: tx.reason, servicePorts: model.servicePorts.length });
     const script = tx.kind === 'full' ? renderRuleset(ruleset) : renderTransaction(tx.tables, ruleset);
     const lines = countLines(script);
+    if (full) this.o.log.info('applying the full ruleset', { lines, renderedInMs: this.clock.now() - started });
+    const progress = full ? this.reportProgress(started) : undefined;
     try {
       await this.o.nft.apply(script);
     } catch (e) {
       this.failed(e as Error, script, full, started, model);
       return;
+    } finally {
+      progress?.stop();
     }
     const before = this.applied?.model;
     this.applied = { ruleset, model };
@@ -199,6 +204,19 @@ export class SyncLoop {
     this.done();
     this.o.onSync?.({ kind: full ? 'full' : 'partial', ok: true, lines, durationMs, script, model });
     if (this.o.conntrack) await this.o.conntrack.delete(conntrackDeletions(before, model));
+  }
+
+  /** A full sync of a large cluster takes seconds in nft: say so every few seconds until it is done. */
+  private reportProgress(started: number): { stop(): void } {
+    let handle: unknown;
+    const tick = () => {
+      handle = this.clock.setTimeout(() => {
+        this.o.log.info('full sync still being applied by nft', { elapsedMs: this.clock.now() - started });
+        tick();
+      }, PROGRESS_EVERY_MS);
+    };
+    tick();
+    return { stop: () => this.clock.clearTimeout(handle) };
   }
 
   private done() {
