@@ -293,10 +293,17 @@ export class SyncLoop {
     }
   }
 
-  /** A table deleted or made anew by someone else shows as a changed handle: then the tables are replaced. */
+  /**
+   * A table deleted or made anew by someone else shows as a changed handle: then the tables are replaced.
+   * So are they when the handles could not be read after the last full sync: nothing to compare with.
+   */
   private async checkTablesUnchanged() {
     const now = await this.readTableHandles();
-    if (now !== undefined && this.tableHandles !== undefined && now !== this.tableHandles) {
+    if (now === undefined) return;
+    if (this.tableHandles === undefined) {
+      this.o.log.warn('sluice\'s table handles were not known; replacing the tables', { found: now });
+      this.needFull = { reason: 'table handles unknown' };
+    } else if (now !== this.tableHandles) {
       this.o.log.warn('sluice\'s tables were changed outside sluice; replacing them', { expected: this.tableHandles, found: now });
       this.needFull = { reason: 'tables changed outside sluice' };
     }
