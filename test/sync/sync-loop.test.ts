@@ -1,0 +1,278 @@
+// The sync loop alone: a FakeNft that keeps every script it is sent and a fake clock, so time,
+// coalescing and retries are exact and nothing waits for real time.
+import { describe, expect, test } from '@jest/globals';
+import { parseConfig } from '../../lib/config/kube-proxy-config.ts';
+import type { KubeObject } from '../../lib/k8s/objects.ts';
+import { recordingLogger } from '../../lib/log.ts';
+import { ObjectStore } from '../../lib/manifests/store.ts';
+import { FakeNft } from '../../lib/nft/runner.ts';
+import { renderRuleset } from '../../lib/nft/templates.ts';
+import { planFromStore } from '../../lib/render.ts';
+import { SyncLoop, type SyncOutcome } from '../../lib/sync/sync-loop.ts';
+import { FakeClock, settle } from './fake-clock.ts';
+
+const config = parseConfig({
+  apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', clusterCIDR: '10.244.0.0/16',
+  nftables: { syncPeriod: '2s', minSyncPeriod: '200ms' },
+}, () => {});
+const NODE = 'node1';
+
+function service(name: string, clusterIP: string, protocol = 'TCP'): KubeObject {
+  return { kind: 'Service', metadata: { name, namespace: 'lab' }, spec: { clusterIP, ports: [{ port: 80, targetPort: 9376, protocol }] } };
+}
+
+function slice(service: string, addresses: string[], protocol = 'TCP'): KubeObject {
+  return {
+    kind: 'EndpointSlice',
+    metadata: { name: `${service}-1`, namespace: 'lab', labels: { 'kubernetes.io/service-name': service } },
+    addressType: 'IPv4',
+    ports: [{ port: 9376, protocol }],
+    endpoints: addresses.map((a) => ({ addresses: [a], conditions: { ready: true }, nodeName: NODE })),
+  };
+}
+
+/** A FakeNft that also remembers the scripts it refused, and can hold an apply until released. */
+class RecordingNft extends FakeNft {
+  readonly attempts: { script: string; ok: boolean }[] = [];
+  /** When each attempt was made, by the loop's clock. */
+  readonly times: number[] = [];
+  tableReads = 0;
+  /** How many of the next tables() calls fail. */
+  tableFailures = 0;
+  gate: Promise<void> | undefined;
+  readonly clock: FakeClock;
+  constructor(clock: FakeClock) {
+    super();
+    this.clock = clock;
+  }
+  override async apply(script: string): Promise<void> {
+    this.times.push(this.clock.now());
+    if (this.gate) await this.gate;
+    try {
+      await super.apply(script);
+      this.attempts.push({ script, ok: true });
+    } catch (e) {
+      this.attempts.push({ script, ok: false });
+      throw e;
+    }
+  }
+  override async tables() {
+    this.tableReads++;
+    if (this.tableFailures > 0) {
+      this.tableFailures--;
+      throw new Error('nft: netlink: Error: cannot list tables');
+    }
+    return super.tables();
+  }
+}
+
+const isFull = (script: string) => script.includes('delete table ip sluice');
+
+function setUp(opts: { listed?: boolean } = {}) {
+  const store = new ObjectStore();
+  const clock = new FakeClock();
+  const nft = new RecordingNft(clock);
+  const log = recordingLogger();
+  const outcomes: SyncOutcome[] = [];
+  const loop = new SyncLoop({ store, config, nodeName: NODE, nft, log, clock, onSync: (o) => outcomes.push(o) });
+  loop.start();
+  store.upsert(service('web', '10.96.0.10'));
+  store.upsert(slice('web', ['10.244.1.11', '10.244.2.11']));
+  if (opts.listed ?? true) for (const kind of ['Service', 'EndpointSlice', 'Endpoints', 'Node'] as const) store.synced(kind);
+  /** What a full load of the store's current objects would be. */
+  const expectedFull = () => renderRuleset(planFromStore(store, config, NODE).ruleset);
+  return { store, nft, clock, log, loop, outcomes, expectedFull };
+}
+
+describe('SyncLoop', () => {
+  test('nothing is written before Services and EndpointSlices are both listed', async () => {
+    const h = setUp({ listed: false });
+    h.store.synced('Service');
+    h.store.synced('Endpoints');
+    h.store.synced('Node');
+    await h.clock.advance(10_000); // five periodic checks come and go
+    expect(h.nft.attempts).toEqual([]);
+    expect(h.nft.tableReads).toBe(0);
+    h.store.synced('EndpointSlice');
+    await h.clock.advance(0);
+    expect(h.nft.attempts).toEqual([{ script: h.expectedFull(), ok: true }]);
+    await h.loop.stop();
+  });
+
+  test('only EndpointSlices listed is not enough either', async () => {
+    const h = setUp({ listed: false });
+    h.store.synced('EndpointSlice');
+    await h.clock.advance(5000);
+    expect(h.nft.attempts).toEqual([]);
+    h.store.synced('Service');
+    await h.clock.advance(0);
+    expect(h.nft.attempts.map((a) => isFull(a.script))).toEqual([true]);
+    await h.loop.stop();
+  });
+
+  test('the first sync replaces the tables whole, at once', async () => {
+    const h = setUp();
+    await h.clock.advance(0);
+    expect(h.nft.attempts).toEqual([{ script: h.expectedFull(), ok: true }]);
+    expect(h.outcomes.map((o) => [o.kind, o.ok])).toEqual([['full', true]]);
+    await h.loop.stop();
+  });
+
+  test('changes within minSyncPeriod are sent together, in one partial transaction, when it has passed', async () => {
+    const h = setUp();
+    await h.clock.advance(0);
+    await h.clock.advance(50);
+    h.store.upsert(slice('web', ['10.244.1.11', '10.244.2.11', '10.244.1.12']));
+    await h.clock.advance(50);
+    h.store.upsert(service('db', '10.96.0.20'));
+    await h.clock.advance(50);
+    h.store.upsert(slice('db', ['10.244.2.12']));
+    await h.clock.advance(49); // t = 199: minSyncPeriod has not passed since the first sync
+    expect(h.nft.attempts).toHaveLength(1);
+    await h.clock.advance(1); // t = 200
+    expect(h.nft.attempts).toHaveLength(2);
+    expect(h.nft.times).toEqual([0, 200]);
+    const partial = h.nft.attempts[1].script;
+    expect(isFull(partial)).toBe(false);
+    expect(partial).toContain('10.244.1.12'); // the new endpoint of web
+    expect(partial).toContain('svc/lab/db/tcp/80'); // the new service and its endpoint
+    expect(partial).toContain('10.244.2.12');
+    expect(h.outcomes.map((o) => o.kind)).toEqual(['full', 'partial']);
+    // A change long after the last sync goes out at once.
+    await h.clock.advance(1000);
+    h.store.remove('EndpointSlice', 'lab/db-1');
+    await h.clock.advance(0);
+    expect(h.nft.attempts).toHaveLength(3);
+    await h.loop.stop();
+  });
+
+  test('changes that arrive while a sync is under way wait for it and go out together after minSyncPeriod', async () => {
+    const h = setUp();
+    await h.clock.advance(0);
+    await h.clock.advance(1000);
+    let release!: () => void;
+    h.nft.gate = new Promise((resolve) => { release = resolve; });
+    h.store.upsert(slice('web', ['10.244.1.11']));
+    await h.clock.advance(0); // the sync starts and waits inside nft
+    for (const last of ['12', '13', '14']) {
+      h.store.upsert(slice('web', ['10.244.1.11', `10.244.1.${last}`]));
+      await h.clock.advance(100);
+    }
+    expect(h.nft.attempts).toHaveLength(1);
+    h.nft.gate = undefined;
+    release();
+    await settle();
+    expect(h.nft.attempts).toHaveLength(2); // the held sync
+    // The held sync started at t=1000 and ended at t=1300, past minSyncPeriod: the three changes go
+    // out at once, together, with only the last state.
+    await h.clock.advance(0);
+    expect(h.nft.attempts).toHaveLength(3);
+    expect(h.nft.times).toEqual([0, 1000, 1300]);
+    expect(h.nft.attempts[2].script).toContain('10.244.1.14');
+    expect(h.nft.attempts[2].script).not.toContain('10.244.1.13');
+    await h.clock.advance(5000);
+    expect(h.nft.attempts).toHaveLength(3);
+    await h.loop.stop();
+  });
+
+  test('an unchanged input sends nothing: neither the same object again nor a periodic resync', async () => {
+    const h = setUp();
+    await h.clock.advance(0);
+    h.store.upsert(service('web', '10.96.0.10'));
+    h.store.upsert(slice('web', ['10.244.1.11', '10.244.2.11']));
+    await h.clock.advance(10_000);
+    expect(h.nft.attempts).toHaveLength(1);
+    // An object the rules do not depend on (another node) changes nothing either.
+    h.store.upsert({ kind: 'Node', metadata: { name: 'node2' } });
+    await h.clock.advance(1000);
+    expect(h.nft.attempts).toHaveLength(1);
+    // The periodic checks did look at the tables.
+    expect(h.nft.tableReads).toBeGreaterThanOrEqual(1 + 5);
+    await h.loop.stop();
+  });
+
+  test('after nft refuses a sync, the next one replaces the tables whole, after minSyncPeriod, without a new change', async () => {
+    const h = setUp();
+    await h.clock.advance(0);
+    await h.clock.advance(1000);
+    h.nft.failures.push('/dev/stdin:1:1-6: Error: Could not process rule: No such file or directory\n');
+    h.store.upsert(slice('web', ['10.244.1.11']));
+    await h.clock.advance(0);
+    expect(h.nft.attempts.map((a) => [isFull(a.script), a.ok])).toEqual([[true, true], [false, false]]);
+    expect(h.outcomes.at(-1)).toMatchObject({ kind: 'partial', ok: false });
+    await h.clock.advance(199);
+    expect(h.nft.attempts).toHaveLength(2);
+    await h.clock.advance(1);
+    expect(h.nft.attempts).toHaveLength(3);
+    expect(h.nft.attempts[2]).toEqual({ script: h.expectedFull(), ok: true });
+    expect(h.log.lines.find((l) => l.msg === 'full sync: replacing sluice\'s tables' && l.fields?.reason === 'the previous sync failed')).toBeDefined();
+    // And after that success, changes are partial again.
+    h.store.upsert(slice('web', ['10.244.1.11', '10.244.1.12']));
+    await h.clock.advance(200);
+    expect(h.nft.attempts.map((a) => isFull(a.script))).toEqual([true, false, true, false]);
+    await h.loop.stop();
+  });
+
+  test('a failed full sync is retried as a full sync until it works', async () => {
+    const h = setUp();
+    h.nft.failures.push('Error: one', 'Error: two');
+    await h.clock.advance(1000);
+    expect(h.nft.attempts.map((a) => [isFull(a.script), a.ok])).toEqual([[true, false], [true, false], [true, true]]);
+    expect(h.nft.times).toEqual([0, 200, 400]);
+    await h.clock.advance(5000);
+    expect(h.nft.attempts).toHaveLength(3);
+    await h.loop.stop();
+  });
+
+  test('a table handle changed under sluice, found by the periodic check, makes the next sync full', async () => {
+    const h = setUp();
+    await h.clock.advance(0);
+    await h.clock.advance(2000); // one periodic check: handles unchanged, nothing sent
+    expect(h.nft.attempts).toHaveLength(1);
+    // Someone deleted the ip table and created another one of the same name.
+    h.nft.handles = [{ family: 'ip', name: 'sluice', handle: 7 }, { family: 'ip6', name: 'sluice', handle: 1 }];
+    await h.clock.advance(1999);
+    expect(h.nft.attempts).toHaveLength(1);
+    await h.clock.advance(1);
+    expect(h.nft.attempts).toHaveLength(2);
+    expect(h.nft.attempts[1]).toEqual({ script: h.expectedFull(), ok: true });
+    expect(h.log.lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toContain('sluice\'s tables were changed outside sluice; replacing them');
+    // The new handles are the ones to compare against now: the next check finds nothing amiss.
+    await h.clock.advance(2000);
+    expect(h.nft.attempts).toHaveLength(2);
+    await h.loop.stop();
+  });
+
+  test('a table handle change is still found after listing the tables failed once', async () => {
+    const h = setUp();
+    h.nft.tableFailures = 1; // the listing right after the first full sync fails
+    await h.clock.advance(0);
+    expect(h.log.lines.map((l) => l.msg)).toContain('could not list nft tables');
+    h.nft.handles = [{ family: 'ip', name: 'sluice', handle: 9 }, { family: 'ip6', name: 'sluice', handle: 9 }];
+    await h.clock.advance(4000);
+    expect(h.nft.attempts.map((a) => isFull(a.script))).toEqual([true, true]);
+    await h.clock.advance(4000);
+    expect(h.nft.attempts).toHaveLength(2);
+    await h.loop.stop();
+  });
+
+  test('a table gone entirely is found the same way', async () => {
+    const h = setUp();
+    await h.clock.advance(0);
+    h.nft.handles = [{ family: 'ip6', name: 'sluice', handle: 1 }];
+    await h.clock.advance(2000);
+    expect(h.nft.attempts.map((a) => isFull(a.script))).toEqual([true, true]);
+    await h.loop.stop();
+  });
+
+  test('stop() leaves no timer behind and sends nothing more', async () => {
+    const h = setUp();
+    await h.clock.advance(0);
+    h.store.upsert(slice('web', ['10.244.1.11']));
+    await h.loop.stop();
+    expect(h.clock.pending()).toEqual([]);
+    h.store.upsert(slice('web', ['10.244.1.12']));
+    await h.clock.advance(10_000);
+    expect(h.nft.attempts).toHaveLength(1);
+  });
+});
