@@ -1,7 +1,7 @@
 // A manifest file or folder as an object source: read once, then watched, so that adding, editing
 // or removing a file changes the objects (and so the rules). What `sluice run --from` reads.
-import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { objectKey, OBJECT_KINDS, type KubeObject, type ObjectKind, type ObjectSink, type ObjectSource } from '../k8s/objects.ts';
 import type { Logger } from '../log.ts';
 import { isManifestFile, manifestFiles, readManifestFile } from './read.ts';
@@ -20,11 +20,15 @@ export class ManifestDirSource implements ObjectSource {
   private readonly log: Logger;
   private readonly debounceMs: number;
   private sink?: ObjectSink;
-  private watcher?: FSWatcher;
+  /** One watch per folder, not fs.watch's recursive mode: on Linux that stops reporting a file once
+   * it has been replaced by a rename (what editors and most tools do), even its later in-place writes. */
+  private readonly watchers = new Map<string, FSWatcher>();
   private readonly byFile = new Map<string, Map<string, Held>>();
   private readonly definers = new Map<string, Set<string>>();
   private readonly current = new Map<string, string>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
+  private isFolder = true;
+  private stopped = false;
 
   constructor(path: string, log: Logger, opts: { debounceMs?: number } = {}) {
     this.root = resolve(path);
@@ -34,22 +38,64 @@ export class ManifestDirSource implements ObjectSource {
 
   async start(sink: ObjectSink): Promise<void> {
     this.sink = sink;
+    this.isFolder = statSync(this.root).isDirectory();
+    // Watching starts before the first read, so nothing changed during the read goes unseen.
+    if (this.isFolder) {
+      this.watchTree(this.root);
+    } else {
+      // A file is watched through its folder: a watch on the file itself would follow the old inode
+      // once the file is replaced by a rename, and see nothing more.
+      this.watchFolder(dirname(this.root), (name) => { if (name === null || name === basename(this.root)) this.schedule(this.root); });
+    }
     for (const file of manifestFiles(this.root)) this.readFile(file);
     for (const kind of OBJECT_KINDS) sink.synced(kind);
-    // Linux reports changes below a folder through inotify, which Node's recursive watch uses.
-    const isFolder = statSync(this.root).isDirectory();
-    this.watcher = watch(this.root, { recursive: isFolder }, (_event, name) => {
-      if (!isFolder) return this.schedule(this.root);
-      if (name === null) return this.rescan();
-      this.schedule(join(this.root, name.toString()));
-    });
-    this.watcher.on('error', (e) => this.log.error('watching manifests failed', { path: this.root, error: e.message }));
   }
 
   async stop(): Promise<void> {
-    this.watcher?.close();
+    this.stopped = true;
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     for (const t of this.pending.values()) clearTimeout(t);
     this.pending.clear();
+  }
+
+  /** Watches a folder and, below it, every folder manifestFiles would read (not hidden ones). */
+  private watchTree(dir: string) {
+    this.watchFolder(dir, (name) => {
+      if (name === null) return this.rescan();
+      this.schedule(join(dir, name));
+    });
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // gone already: its parent's watch reports that
+    }
+    for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) this.watchTree(join(dir, e.name));
+  }
+
+  private watchFolder(dir: string, onName: (name: string | null) => void) {
+    if (this.stopped || this.watchers.has(dir)) return;
+    let w: FSWatcher;
+    try {
+      w = watch(dir, (_event, name) => onName(name === null ? null : name.toString()));
+    } catch (e) {
+      this.log.warn('cannot watch manifests folder', { path: dir, error: (e as Error).message });
+      return;
+    }
+    // A watched folder that is deleted or moved away ends its watch; its parent's watch reports the change.
+    w.on('error', () => this.unwatch(dir));
+    this.watchers.set(dir, w);
+  }
+
+  /** Stops watching a folder and every folder below it. */
+  private unwatch(path: string) {
+    for (const [dir, w] of this.watchers) {
+      if (dir === path || dir.startsWith(path + sep)) {
+        w.close();
+        this.watchers.delete(dir);
+      }
+    }
   }
 
   private schedule(path: string) {
@@ -62,23 +108,40 @@ export class ManifestDirSource implements ObjectSource {
   }
 
   private changedPath(path: string) {
+    if (this.stopped) return;
+    // What the first read skips (hidden files and folders, editors' temporary files) is skipped here too.
+    if (relative(this.root, path).split(sep).some((part) => part.startsWith('.'))) return;
     if (!existsSync(path)) {
       // A file, or a whole folder, went away: forget every file at or below it.
-      for (const file of [...this.byFile.keys()]) if (file === path || file.startsWith(path + '/')) this.apply(file, new Map());
+      this.unwatch(path);
+      this.forgetBelow(path, new Set());
       return;
     }
     try {
-      for (const file of manifestFiles(path)) this.readFile(file);
+      if (this.isFolder && statSync(path).isDirectory()) {
+        // Watched anew: a watch follows its folder, which may have been moved away and replaced.
+        this.unwatch(path);
+        this.watchTree(path);
+      }
+      const files = manifestFiles(path);
+      // A folder that was moved away and another put in its place: forget the files it no longer has.
+      this.forgetBelow(path, new Set(files));
+      for (const file of files) this.readFile(file);
     } catch (e) {
       this.log.warn('cannot read manifests', { path, error: (e as Error).message });
     }
   }
 
+  /** Forgets the files read at or below path, except those in keep. */
+  private forgetBelow(path: string, keep: Set<string>) {
+    for (const file of [...this.byFile.keys()]) {
+      if ((file === path || file.startsWith(path + sep)) && !keep.has(file)) this.apply(file, new Map());
+    }
+  }
+
   /** Reads every file again: for when the watcher cannot say what changed. */
   private rescan() {
-    const files = new Set(manifestFiles(this.root));
-    for (const file of [...this.byFile.keys()]) if (!files.has(file)) this.apply(file, new Map());
-    for (const file of files) this.readFile(file);
+    this.changedPath(this.root);
   }
 
   private readFile(file: string) {
