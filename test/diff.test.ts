@@ -78,8 +78,11 @@ test('one endpoint more is a transaction of a few lines, not a rewrite', () => {
   expect(text.trim().split('\n')).toEqual([
     'flush chain ip sluice svc/lab/spread/tcp/80',
     'add rule ip sluice svc/lab/spread/tcp/80 ip saddr != 10.244.0.0/16 meta mark set meta mark | 0x00004000',
-    'add rule ip sluice svc/lab/spread/tcp/80 meta l4proto tcp dnat ip to numgen random mod 5 map @eps/lab/spread/tcp/80',
-    'add element ip sluice eps/lab/spread/tcp/80 { 4 : 10.244.2.13 . 9376 }',
+    'add rule ip sluice svc/lab/spread/tcp/80 numgen random mod 5 == 0 meta l4proto tcp dnat ip to 10.244.1.11:9376',
+    'add rule ip sluice svc/lab/spread/tcp/80 numgen random mod 4 == 0 meta l4proto tcp dnat ip to 10.244.1.12:9376',
+    'add rule ip sluice svc/lab/spread/tcp/80 numgen random mod 3 == 0 meta l4proto tcp dnat ip to 10.244.2.11:9376',
+    'add rule ip sluice svc/lab/spread/tcp/80 numgen random mod 2 == 0 meta l4proto tcp dnat ip to 10.244.2.12:9376',
+    'add rule ip sluice svc/lab/spread/tcp/80 meta l4proto tcp dnat ip to 10.244.2.13:9376',
   ]);
 });
 
@@ -89,8 +92,9 @@ maybe.each(['tcp', 'udp'])('endpoints changing one at a time (%s): each transact
   const svc = { kind: 'Service', metadata: { name: 's', namespace: 'n' }, spec: { clusterIP: '10.96.0.1', ports: [{ port: 53, protocol: proto.toUpperCase() }] } } as KubeObject;
   const slice = (n: number) => ({ kind: 'EndpointSlice', metadata: { name: 's-1', namespace: 'n', labels: { 'kubernetes.io/service-name': 's' } },
     addressType: 'IPv4', ports: [{ port: 53, protocol: proto.toUpperCase() }],
-    endpoints: Array.from({ length: n }, (_, i) => ({ addresses: [`10.244.1.${i + 1}`], nodeName: 'node1' })) }) as KubeObject;
-  const steps = [0, 1, 2, 3, 2, 1, 0, 3].map((n) => rulesetOf([svc, slice(n)]));
+    endpoints: Array.from({ length: n }, (_, i) => ({ addresses: [`10.244.1.${(i * 7) % 50 + 1}`], nodeName: 'node1' })) }) as KubeObject;
+  // Across CASCADE_MAX (16): a cascade of rules below it, a map of endpoints above.
+  const steps = [0, 1, 2, 3, 2, 1, 0, 3, 17, 20, 18, 16, 30, 0, 20].map((n) => rulesetOf([svc, slice(n)]));
   withNetns((nft) => {
     nft(['-f', '-'], renderRuleset(steps[0]));
     for (let i = 1; i < steps.length; i++) {

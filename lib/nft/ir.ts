@@ -32,6 +32,8 @@ export type Rule =
   | { op: 'goto-if-from-pods'; chain: string }
   | { op: 'goto-if-from-node'; chain: string }
   | { op: 'dnat'; proto: L4; address: string; port: number }
+  /** DNAT with chance 1/outOf: rule i of a cascade over n endpoints has outOf = n - i, so each endpoint gets 1/n. */
+  | { op: 'dnat-chance'; proto: L4; address: string; port: number; outOf: number }
   | { op: 'dnat-random'; proto: L4; map: string; count: number }
   | { op: 'affinity-goto'; set: string; chain: string }
   | { op: 'affinity-update'; set: string }

@@ -52,7 +52,8 @@ maybe('cluster IPs', () => {
     const map = await lab.exec(lab.node1.ns, 'nft', ['list', 'map', 'ip', 'sluice', 'service-ips']);
     expect(map.stdout).toMatch(/10\.96\.0\.3 \. sctp \. 9999 : goto svc\/lab\/multi\/sctp\/assoc/);
     const chain = await lab.exec(lab.node1.ns, 'nft', ['list', 'chain', 'ip', 'sluice', 'svc/lab/multi/sctp/assoc']);
-    expect(chain.stdout).toContain('dnat ip to numgen random mod 2 map @eps/lab/multi/sctp/assoc');
+    expect(chain.stdout).toContain('meta l4proto sctp dnat to 10.244.1.11:9376');
+    expect(chain.stdout).toContain('meta l4proto sctp dnat to 10.244.2.11:9376');
   });
 
   test('10. only ready endpoints serve; with none ready, serving-and-terminating ones do; never a not-serving one', async () => {
