@@ -76,30 +76,40 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
     onSync: (outcome) => { if (outcome.ok) void healthChecks?.sync(healthCheckPorts(outcome.model)); },
   });
 
-  let source: ObjectSource;
-  if (o.from) {
-    source = new ManifestDirSource(o.from, log);
-  } else {
-    // Imported here so that running from manifests never loads the Kubernetes client.
-    const { ClusterSource } = await import('./k8s/cluster-source.ts');
-    const { loadKubeConfig } = await import('./k8s/kubeconfig.ts');
-    const { serviceEvents } = await import('./k8s/events.ts');
-    const kubeConfig = loadKubeConfig(o.kubeconfig);
-    const events = serviceEvents(kubeConfig, o.nodeName, log);
-    onProblem = (p) => void events.problem(p);
-    source = new ClusterSource({
-      kubeConfig, nodeName: o.nodeName, logger: log,
-      onRestart: (kind) => metrics.informerRestartsTotal.inc({ kind }),
-    });
+  let source: ObjectSource | undefined;
+  try {
+    if (o.from) {
+      source = new ManifestDirSource(o.from, log);
+    } else {
+      // Imported here so that running from manifests never loads the Kubernetes client.
+      const { ClusterSource } = await import('./k8s/cluster-source.ts');
+      const { loadKubeConfig } = await import('./k8s/kubeconfig.ts');
+      const { serviceEvents } = await import('./k8s/events.ts');
+      const kubeConfig = loadKubeConfig(o.kubeconfig);
+      const events = serviceEvents(kubeConfig, o.nodeName, log);
+      onProblem = (p) => void events.problem(p);
+      source = new ClusterSource({
+        kubeConfig, nodeName: o.nodeName, logger: log,
+        onRestart: (kind) => metrics.informerRestartsTotal.inc({ kind }),
+      });
+    }
+    loop.start();
+    await source.start(store);
+  } catch (e) {
+    // A source that cannot start (no such folder, no usable kubeconfig) must leave nothing running:
+    // the loop's periodic timer and the servers would keep the process alive after the error.
+    await source?.stop().catch(() => {});
+    await loop.stop();
+    await healthChecks?.close();
+    await Promise.all(servers.map((s) => s.close()));
+    throw e;
   }
-  loop.start();
-  await source.start(store);
   log.info('sluice running', { node: o.nodeName, source: o.from ? `manifests ${o.from}` : 'cluster' });
 
   return {
     loop, store, metrics, servers,
     async stop() {
-      await source.stop();
+      await source!.stop();
       await loop.stop();
       await healthChecks?.close();
       await Promise.all(servers.map((s) => s.close()));
