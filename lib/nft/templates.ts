@@ -1,5 +1,7 @@
 // The one place nft text is made: eta templates in templates/, compiled once per process.
 import { Eta } from 'eta';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TableChange } from './diff.ts';
 import type { Ruleset } from './ir.ts';
@@ -10,15 +12,29 @@ const TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));
 export const ELEMENT_CHUNK = 1000;
 
 let eta: Eta | undefined;
+let ruleTemplate: ((data: object) => string) | undefined;
 function engine(): Eta {
   // autoEscape off: this is nft text, not HTML; values are validated before they get here.
   eta ??= new Eta({ views: TEMPLATES, autoEscape: false, cache: true, autoTrim: false });
   return eta;
 }
 
+/**
+ * templates/rule.eta as a plain function, handed to the other templates as `it.rule`: a rule is
+ * printed tens of thousands of times per ruleset, and an include looks its template up every time.
+ */
+function rule(): (data: object) => string {
+  if (!ruleTemplate) {
+    const e = engine();
+    const fn = e.compile(readFileSync(join(TEMPLATES, 'rule.eta'), 'utf8'));
+    ruleTemplate = (data) => fn.call(e, data);
+  }
+  return ruleTemplate;
+}
+
 /** The whole ruleset as one `nft -f` script that replaces sluice's tables atomically. */
 export function renderRuleset(ruleset: Ruleset): string {
-  return engine().render('ruleset', { ...ruleset, chunk: ELEMENT_CHUNK });
+  return engine().render('ruleset', { ...ruleset, chunk: ELEMENT_CHUNK, rule: rule() });
 }
 
 /**
@@ -27,7 +43,7 @@ export function renderRuleset(ruleset: Ruleset): string {
  */
 export function renderTransaction(tables: TableChange[], to: Ruleset): string {
   const tableOf = (family: string) => to.tables.find((t) => t.family === family);
-  return engine().render('transaction', { tables, tableOf, chunk: ELEMENT_CHUNK });
+  return engine().render('transaction', { tables, tableOf, chunk: ELEMENT_CHUNK, rule: rule() });
 }
 
 /** Removes sluice's tables of the given families. */
