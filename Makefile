@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 DEBS := nftables iproute2 conntrack socat iptables
 
-.PHONY: setup example test typecheck golden
+.PHONY: setup demo example test typecheck golden
 
 setup: node_modules/.installed
 	@missing=""; for c in nft ip conntrack socat iptables-restore; do command -v $$c >/dev/null || missing=1; done; \
@@ -15,9 +15,14 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
+# The README's first command: sluice live on a two-node cluster network in network namespaces (lib/demo).
+# Needs root, nft and ip; without them it prints the dry run (`sluice render`) and exits 1.
+demo: setup
+	@node_modules/.bin/node cmd/demo.ts
+
 # sluice's main job on the built-in example: print the nft rules for the Kubernetes docs' my-service.
 example: node_modules/.installed
-	npx sluice render --from examples/my-service
+	npx sluice render --from examples/my-service --config examples/kube-proxy-config.yaml
 
 typecheck: node_modules/.installed
 	npm run typecheck
