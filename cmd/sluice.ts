@@ -3,7 +3,9 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile, type ProxyConfig } from '../lib/config/kube-proxy-config.ts';
-import { createLogger, type Logger } from '../lib/log.ts';
+import { createLogger, type Logger, type LogLevel } from '../lib/log.ts';
+
+const LOG_LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 const USAGE = `usage: sluice <command> [flags]
 
@@ -25,6 +27,7 @@ flags:
   --node NAME         this node's name (default: hostnameOverride; for render the only Node given; the hostname)
   --kubeconfig FILE   the cluster to watch (default: in a pod its service account, else KUBECONFIG or ~/.kube/config)
   --log-format FMT    json or text (default: text for render, json for run)
+  --log-level LEVEL   debug, info, warn or error (default info; debug adds each partial sync's transaction)
 `;
 
 function usageError(message: string): never {
@@ -57,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
         node: { type: 'string' },
         kubeconfig: { type: 'string' },
         'log-format': { type: 'string' },
+        'log-level': { type: 'string' },
       },
       strict: true,
     });
@@ -66,7 +70,9 @@ async function main(argv: string[]): Promise<number> {
   const flags = parsed.values;
   const format = flags['log-format'] ?? (command === 'render' ? 'text' : 'json');
   if (format !== 'json' && format !== 'text') usageError(`--log-format ${format}: expected json or text`);
-  const log = createLogger({ format });
+  const level = flags['log-level'] ?? 'info';
+  if (!LOG_LEVELS.includes(level as LogLevel)) usageError(`--log-level ${level}: expected ${LOG_LEVELS.join(', ')}`);
+  const log = createLogger({ format, level: level as LogLevel });
 
   switch (command) {
     case 'render': {
