@@ -15,7 +15,7 @@ import { createProxyHealth, healthTimeoutFor, startHealthServer } from './serve/
 import type { Serving } from './serve/http.ts';
 import { startMetricsServer } from './serve/metrics-server.ts';
 import { createMetrics, type SluiceMetrics } from './serve/metrics.ts';
-import { execConntrack } from './sync/conntrack.ts';
+import { execConntrack, type Conntrack } from './sync/conntrack.ts';
 import { SyncLoop } from './sync/sync-loop.ts';
 
 export interface RunOptions {
@@ -26,6 +26,9 @@ export interface RunOptions {
   from?: string;
   kubeconfig?: string;
   nft?: NftRunner;
+  /** Deletes stale UDP conntrack entries (default: the conntrack tool, if installed). Given along with
+   * `nft` when the rules live in another network namespace, so that the entries are deleted there too. */
+  conntrack?: Conntrack;
   /** Serve health, metrics and health-check node ports (default true). */
   serve?: boolean;
 }
@@ -66,7 +69,7 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
     servers.push(startHealthServer(health, parseHostPort(config.healthzBindAddress)!, { logger: log, counters: metrics }));
     servers.push(startMetricsServer(metrics.registry, parseHostPort(config.metricsBindAddress)!, { logger: log }));
   }
-  const conntrack = (await hasCommand('conntrack')) ? execConntrack(log) : undefined;
+  const conntrack = o.conntrack ?? ((await hasCommand('conntrack')) ? execConntrack(log) : undefined);
   if (!conntrack) log.warn('conntrack not found: stale UDP conntrack entries will not be cleared');
 
   let onProblem: ((p: Problem) => void) | undefined;
