@@ -33,3 +33,11 @@ test: setup
 # Rewrites rules-fixtures/*/expected.nft from the current renderer: review the diff like code.
 golden: node_modules/.installed
 	UPDATE_GOLDEN=1 npm test -- test/golden.test.ts
+
+# The benchmarks, as root: sluice render and its peak RSS, the nft floor, sluice run (first full sync,
+# endpoint changes, peak RSS) and the data plane in a lab against kube-proxy iptables-mode rules.
+# Writes bench/results.json and the results block of BENCHMARKS.md; progress on stderr. Options:
+# make bench BENCH_ARGS="--sizes 1000,10000 --endpoints 10 --at HEAD" (node bench/run.ts --help).
+.PHONY: bench
+bench: setup
+	node_modules/.bin/node bench/run.ts $(BENCH_ARGS)

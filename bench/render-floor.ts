@@ -1,0 +1,114 @@
+// Stages 1 and 2: `sluice render` as a whole process (wall time, peak RSS), and the floor any
+// renderer has to beat: `nft -f` of the same script into a fresh network namespace, then over itself.
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeSyntheticCluster, type SynthOptions } from './synth.ts';
+import { freshNamespace, NODE, type BenchContext } from './context.ts';
+import { runTimedOk } from './proc.ts';
+import { max, median, min } from './stats.ts';
+
+export interface RenderResult {
+  nodeFlags: string[];
+  runsMs: number[];
+  bestMs: number;
+  medianMs: number;
+  peakRssKiB?: number;
+  rssMethod?: string;
+  scriptBytes: number;
+  scriptLines: number;
+  /** lines sluice logged on stderr (warnings would mean the synthetic cluster is not what we think) */
+  stderrLines: number;
+}
+
+export interface FloorResult {
+  firstLoadMs: number[];
+  reloadMs: number[];
+  firstLoadBestMs: number;
+  firstLoadMedianMs: number;
+  reloadBestMs: number;
+  reloadMedianMs: number;
+}
+
+export function clusterDir(ctx: BenchContext, opts: SynthOptions, tag = ''): string {
+  return join(ctx.workDir, `cluster-${opts.services}x${opts.endpoints}${tag}`);
+}
+
+export function writeCluster(ctx: BenchContext, opts: SynthOptions): { dir: string; ms: number } {
+  const dir = clusterDir(ctx, opts);
+  const t = performance.now();
+  writeSyntheticCluster(dir, opts);
+  return { dir, ms: performance.now() - t };
+}
+
+/** `sluice render` of the folder, as NODE's arguments. */
+export function renderArgs(sluice: string, dir: string, config: string): string[] {
+  return [sluice, 'render', '--from', dir, '--config', config];
+}
+
+export interface RenderOptions {
+  sluice: string;
+  /** node flags before the script (none: `node cmd/sluice.ts render`, as the issue measures it) */
+  nodeFlags: string[];
+  dir: string;
+  config: string;
+  /** where the rendered script goes */
+  script: string;
+  runs: number;
+}
+
+export async function measureRender(ctx: BenchContext, o: RenderOptions): Promise<RenderResult> {
+  const runsMs: number[] = [];
+  const rss: number[] = [];
+  let method: string | undefined;
+  let stderrLines = 0;
+  const how = o.nodeFlags.length ? `node ${o.nodeFlags.join(' ')}` : 'node';
+  for (let r = 0; r < o.runs; r++) {
+    const res = await runTimedOk(NODE, [...o.nodeFlags, ...renderArgs(o.sluice, o.dir, o.config)], { stdoutFile: o.script, peakRss: true, timeoutMs: 15 * 60_000 });
+    runsMs.push(res.wallMs);
+    if (res.peakRssKiB) rss.push(res.peakRssKiB);
+    method = res.rssMethod;
+    stderrLines = res.stderr.split('\n').filter((l) => l.trim() !== '').length;
+    ctx.progress(`  render (${how}) ${r + 1}/${o.runs}: ${(res.wallMs / 1000).toFixed(2)} s, peak RSS ${res.peakRssKiB ? Math.round(res.peakRssKiB / 1024) + ' MiB' : '?'}`);
+  }
+  const text = readFileSync(o.script, 'utf8');
+  return {
+    nodeFlags: o.nodeFlags,
+    runsMs,
+    bestMs: min(runsMs),
+    medianMs: median(runsMs),
+    peakRssKiB: rss.length ? max(rss) : undefined,
+    rssMethod: method,
+    scriptBytes: statSync(o.script).size,
+    scriptLines: text.split('\n').length - 1,
+    stderrLines,
+  };
+}
+
+/** `nft -f SCRIPT` inside the namespace; the wall time of the whole command. */
+export async function nftLoad(ns: string, script: string): Promise<number> {
+  const r = await runTimedOk('ip', ['netns', 'exec', ns, 'nft', '-f', script], { timeoutMs: 30 * 60_000 });
+  return r.wallMs;
+}
+
+export async function measureFloor(ctx: BenchContext, script: string, runs: number, size: number): Promise<FloorResult> {
+  const firstLoadMs: number[] = [];
+  const reloadMs: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const { ns, remove } = await freshNamespace(ctx, `floor${size}`);
+    try {
+      firstLoadMs.push(await nftLoad(ns, script));
+      reloadMs.push(await nftLoad(ns, script));
+    } finally {
+      await remove();
+    }
+    ctx.progress(`  nft -f ${r + 1}/${runs}: first load ${(firstLoadMs[r] / 1000).toFixed(2)} s, over itself ${(reloadMs[r] / 1000).toFixed(2)} s`);
+  }
+  return {
+    firstLoadMs,
+    reloadMs,
+    firstLoadBestMs: min(firstLoadMs),
+    firstLoadMedianMs: median(firstLoadMs),
+    reloadBestMs: min(reloadMs),
+    reloadMedianMs: median(reloadMs),
+  };
+}
