@@ -29,6 +29,8 @@ export interface RunOptions {
   /** Deletes stale UDP conntrack entries (default: the conntrack tool, if installed). Given along with
    * `nft` when the rules live in another network namespace, so that the entries are deleted there too. */
   conntrack?: Conntrack;
+  /** Where health-check node ports listen (default: every address of the node, as kube-proxy without nodePortAddresses). */
+  healthCheckAddresses?: string[];
   /** Serve health, metrics and health-check node ports (default true). */
   serve?: boolean;
 }
@@ -64,7 +66,7 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
   const health = createProxyHealth({ healthTimeoutMs: healthTimeoutFor(config.syncPeriodMs), families: ['IPv4', 'IPv6'] });
   const serve = o.serve ?? true;
   const servers: Serving[] = [];
-  const healthChecks = serve ? createHealthCheckNodePorts({ logger: log, proxyHealthy: () => health.healthy() }) : undefined;
+  const healthChecks = serve ? createHealthCheckNodePorts({ logger: log, addresses: o.healthCheckAddresses, proxyHealthy: () => health.healthy() }) : undefined;
   if (serve) {
     servers.push(startHealthServer(health, parseHostPort(config.healthzBindAddress)!, { logger: log, counters: metrics }));
     servers.push(startMetricsServer(metrics.registry, parseHostPort(config.metricsBindAddress)!, { logger: log }));
