@@ -1,4 +1,9 @@
 // Sends scripts to the kernel: `nft -f -`, one atomic transaction per call. The only code that runs nft.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
 
 export interface NftErrorLine { line: number; text: string; message: string }
@@ -39,12 +44,56 @@ export interface ExecNftOptions {
   nft?: string;
 }
 
+/**
+ * The script in a file that has no name, open for reading from its start. nft commits whatever it
+ * has parsed when its input ends, so its input must not be a pipe that sluice is still writing: if
+ * sluice died half way (OOM-killed, SIGKILL), nft would see the end of a shorter script, and a
+ * prefix of a transaction is often a valid transaction. A file is written whole before nft starts;
+ * and with its name removed at once, nothing is left behind whenever sluice dies.
+ */
+async function unnamedFile(script: string): Promise<FileHandle> {
+  const path = join(tmpdir(), `sluice-${process.pid}-${randomBytes(8).toString('hex')}.nft`);
+  const writer = await open(path, 'wx', 0o600);
+  let reader;
+  try {
+    reader = await open(path, 'r');
+  } finally {
+    await unlink(path);
+  }
+  try {
+    await writer.writeFile(script);
+  } catch (e) {
+    await reader.close();
+    throw e;
+  } finally {
+    await writer.close();
+  }
+  return reader;
+}
+
+/** Runs a command with a file descriptor as its stdin; collects its stderr. */
+function runWithStdin(cmd: string, args: string[], stdin: number): Promise<{ exitCode: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: [stdin, 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), stderr }));
+  });
+}
+
 export function execNft(opts: ExecNftOptions = {}): NftRunner {
   const nft = opts.nft ?? 'nft';
   return {
     async apply(script) {
-      const r = await execa(nft, ['-f', '-'], { input: script, reject: false, maxBuffer: 1 << 30 });
-      if (r.exitCode !== 0) throw new NftError(String(r.stderr), parseNftErrors(String(r.stderr), script));
+      const input = await unnamedFile(script);
+      let r;
+      try {
+        r = await runWithStdin(nft, ['-f', '-'], input.fd);
+      } finally {
+        await input.close();
+      }
+      if (r.exitCode !== 0) throw new NftError(r.stderr, parseNftErrors(r.stderr, script));
     },
     async tables() {
       const r = await execa(nft, ['-j', 'list', 'tables'], { reject: false });
