@@ -125,20 +125,26 @@ function servicePortsOf(def: ServiceDef, groups: EndpointGroup[]): ServicePort[]
 
 /** Endpoints of one service port: each group's own port number for that port name (so a named targetPort may differ per slice). */
 function endpointsFor(groups: EndpointGroup[], family: Family, portName: string, protocol: string): Endpoint[] {
-  const byTarget = new Map<string, Endpoint & { sortKey: string }>();
+  const byTarget = new Map<string, { endpoint: Endpoint; key: string }>();
   for (const g of groups) {
     if (g.family !== family) continue;
     const gp = g.ports.find((p) => p.name === portName && p.protocol === protocol);
     if (!gp) continue;
     for (const e of g.endpoints) {
-      const id = `${e.address}|${gp.port}`;
-      const earlier = byTarget.get(id);
+      const key = `${e.sortKey} ${String(gp.port).padStart(5, '0')}`;
+      const earlier = byTarget.get(key)?.endpoint;
       // The same endpoint in two slices (during a slice handover): the readier reading wins.
       if (earlier && (earlier.ready || (!e.ready && earlier.serving))) continue;
-      byTarget.set(id, { address: e.address, sortKey: `${e.sortKey} ${String(gp.port).padStart(5, '0')}`, port: gp.port, nodeName: e.nodeName, ready: e.ready, serving: e.serving, terminating: e.terminating });
+      const endpoint: Endpoint = { address: e.address, port: gp.port, nodeName: e.nodeName, ready: e.ready, serving: e.serving, terminating: e.terminating };
+      byTarget.set(key, { endpoint, key });
     }
   }
-  return sortBy([...byTarget.values()], (e) => e.sortKey).map(({ sortKey: _, ...e }) => e);
+  const list = [...byTarget.values()];
+  // Slices usually list their endpoints in order already: then there is nothing to sort.
+  let sorted = true;
+  for (let i = 1; i < list.length && sorted; i++) sorted = list[i - 1].key < list[i].key;
+  if (!sorted) list.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return list.map((x) => x.endpoint);
 }
 
 /** Which service holds which address, address/port and node port; the first service to claim one keeps it. */

@@ -142,7 +142,11 @@ export function addressSortKey(address: string): string {
 }
 
 export function sortKeyOf(ip: ParsedIP): string {
-  return (ip.family === 4 ? '4' : '6') + ip.bytes.map((b) => (b < 16 ? '0' : '') + b.toString(16)).join('');
+  const b = ip.bytes;
+  if (ip.family === 4) return '4' + (((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0).toString(16).padStart(8, '0');
+  let key = '6';
+  for (let i = 0; i < 16; i += 4) key += (((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0).toString(16).padStart(8, '0');
+  return key;
 }
 
 /** Orders canonical addresses numerically (IPv4 before IPv6), for stable, readable output. */
