@@ -7,8 +7,8 @@ import type { BackoffOptions } from './backoff.ts';
 import { KindWatcher } from './kind-watcher.ts';
 import type { SourceLogger } from './kind-watcher.ts';
 import type { ObjectKind, ObjectSink, ObjectSource } from './objects.ts';
-import { realTimers } from './timers.ts';
-import type { Timers } from './timers.ts';
+import { realClock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 
 export type { SourceLogger } from './kind-watcher.ts';
 
@@ -21,7 +21,7 @@ export interface ClusterSourceOptions {
   watchEndpoints?: boolean;
   /** Called for every restart of a failed watch (metrics hook). */
   onRestart?: (kind: ObjectKind, error: unknown) => void;
-  timers?: Timers;
+  timers?: Clock;
   /** Restart delays (default 0.5 s doubling to 30 s). */
   backoff?: BackoffOptions;
   /** A watch up this long before it fails restarts with the shortest delay again (default 60 s). */
@@ -60,7 +60,7 @@ export class ClusterSource implements ObjectSource {
         fieldSelector,
         sink,
         logger: o.logger,
-        timers: o.timers ?? realTimers,
+        timers: o.timers ?? realClock,
         backoff: o.backoff ?? DEFAULT_BACKOFF,
         healthyAfterMs: o.healthyAfterMs ?? 60_000,
         listTimeoutMs: o.listTimeoutMs ?? 60_000,

@@ -12,7 +12,7 @@ import { GuardedWatch } from './guarded-watch.ts';
 import { listCollection } from './list-collection.ts';
 import type { ObjectList } from './list-collection.ts';
 import type { ObjectKind, ObjectSink } from './objects.ts';
-import type { Timers } from './timers.ts';
+import type { Clock } from '../clock.ts';
 
 export type SourceLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
 
@@ -23,7 +23,7 @@ export interface KindWatcherOptions {
   fieldSelector?: string;
   sink: ObjectSink;
   logger: SourceLogger;
-  timers: Timers;
+  timers: Clock;
   backoff: BackoffOptions;
   /** A run that has been up this long before failing counts as healthy: the backoff starts over. */
   healthyAfterMs: number;

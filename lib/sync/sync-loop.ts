@@ -18,7 +18,7 @@ import { buildModel } from '../model/build.ts';
 import type { SluiceMetrics } from '../serve/metrics.ts';
 import type { ProxyHealth } from '../serve/health.ts';
 import { conntrackDeletions, type Conntrack } from './conntrack.ts';
-import { realClock, type Clock } from './timers.ts';
+import { realClock, type Clock } from '../clock.ts';
 
 /** How often the tables are replaced whole even when nothing seems amiss (kube-proxy's full-sync period). */
 export const FULL_SYNC_PERIOD_MS = 3_600_000;

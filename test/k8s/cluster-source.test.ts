@@ -7,7 +7,7 @@ import { ClusterSource } from '../../lib/k8s/cluster-source.ts';
 import type { ClusterSourceOptions } from '../../lib/k8s/cluster-source.ts';
 import { loadKubeConfig } from '../../lib/k8s/kubeconfig.ts';
 import type { ObjectKind } from '../../lib/k8s/objects.ts';
-import { realTimers } from '../../lib/k8s/timers.ts';
+import { realClock } from '../../lib/clock.ts';
 import { recordingLogger } from '../../lib/log.ts';
 import { eventually } from '../support/eventually.ts';
 import { FakeApiServer } from '../support/fake-apiserver.ts';
@@ -106,11 +106,11 @@ async function setUp(opts: { fake?: FakeApiServerOptions; source?: Partial<Clust
     timers: {
       now: () => Date.now() + clock.skewMs,
       setTimeout: (fn, ms) => {
-        const handle: unknown = realTimers.setTimeout(() => { pendingTimers.delete(handle); fn(); }, ms);
+        const handle: unknown = realClock.setTimeout(() => { pendingTimers.delete(handle); fn(); }, ms);
         pendingTimers.add(handle);
         return handle;
       },
-      clearTimeout: (handle) => { pendingTimers.delete(handle); realTimers.clearTimeout(handle); },
+      clearTimeout: (handle) => { pendingTimers.delete(handle); realClock.clearTimeout(handle); },
     },
     ...opts.source,
   });

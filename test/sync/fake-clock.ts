@@ -1,6 +1,6 @@
 // A Clock (lib/sync/timers.ts) that only moves when told to: timers fire in order of their due time,
 // and the promises they start are allowed to settle before the next one fires.
-import type { Clock } from '../../lib/sync/timers.ts';
+import type { Clock } from '../../lib/clock.ts';
 
 interface Timer { at: number; seq: number; fn: () => void }
 

@@ -1,4 +1,5 @@
-// Time as the sync loop sees it, injectable so tests need not wait.
+// Time and timers, injected wherever code waits (the sync loop, the cluster source's restarts), so
+// tests control time instead of waiting for it.
 export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
@@ -8,5 +9,5 @@ export interface Clock {
 export const realClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
