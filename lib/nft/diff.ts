@@ -30,8 +30,11 @@ function elementValue(e: Element): string {
 }
 
 function diffElements(set: string, from: readonly Element[], to: readonly Element[], removed: ElementChange[], added: ElementChange[]) {
-  const before = new Map(from.map((e) => [elementKey(e), e]));
-  const after = new Map(to.map((e) => [elementKey(e), e]));
+  if (from === to) return;
+  // Elements of unchanged service ports are the same objects in both: only the others need comparing.
+  const inFrom = new Set(from), inTo = new Set(to);
+  const before = new Map(from.filter((e) => !inTo.has(e)).map((e) => [elementKey(e), e]));
+  const after = new Map(to.filter((e) => !inFrom.has(e)).map((e) => [elementKey(e), e]));
   const gone: Element[] = [];
   const come: Element[] = [];
   for (const [k, e] of before) {
@@ -59,6 +62,7 @@ function diffTable(from: FamilyRuleset, to: FamilyRuleset): TableChange {
   const newMaps = new Map(to.endpointMaps.map((m) => [m.name, m]));
   for (const m of to.endpointMaps) {
     const old = oldMaps.get(m.name);
+    if (old === m) continue;
     if (!old) change.mapsAdded.push(m);
     else diffElements(m.name, old.elements, m.elements, change.elementsRemoved, change.elementsAdded);
   }
@@ -81,6 +85,8 @@ function diffTable(from: FamilyRuleset, to: FamilyRuleset): TableChange {
   const newChains = new Set(to.chains.map((c) => c.name));
   for (const c of to.chains) {
     const old = oldChains.get(c.name);
+    // Unchanged service ports keep their chain objects from sync to sync: most chains compare by identity.
+    if (old === c) continue;
     if (!old || rulesOf(old) !== rulesOf(c)) change.chainsWritten.push({ chain: c, existed: old !== undefined });
   }
   // Removed chains go in reverse definition order: a chain goes before the chains it goes to.

@@ -10,9 +10,21 @@ function partKey(p: string | number): string {
   return '2' + p;
 }
 
+// Elements of unchanged service ports are the same objects sync after sync: their keys are made once.
+const sortKeys = new WeakMap<Element, string>();
+
+function sortKey(e: Element): string {
+  let k = sortKeys.get(e);
+  if (k === undefined) {
+    k = e.key.map(partKey).join(' ');
+    sortKeys.set(e, k);
+  }
+  return k;
+}
+
 /** Sorts elements by their key parts: addresses numerically, numbers numerically, the rest by text. */
 export function sortElements(elements: Element[]): Element[] {
-  return sortBy(elements, (e) => e.key.map(partKey).join(' '));
+  return sortBy(elements, sortKey);
 }
 
 /**
