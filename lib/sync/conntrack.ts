@@ -6,8 +6,19 @@ import type { Logger } from '../log.ts';
 import { usableEndpoints } from '../model/usable.ts';
 import type { Family, ProxyModel, ServicePort } from '../model/types.ts';
 
-/** `conntrack -D -p udp` for one family, narrowed by original destination address or port and by the DNAT target. */
-export interface ConntrackDeletion { family: Family; origDst?: string; dport?: number; dstNat?: string }
+/**
+ * `conntrack -D -p udp` for one family, narrowed by original destination address or port, and either
+ * by the DNAT target (entries sent to an endpoint that is gone) or by the reply's source (entries
+ * that were never DNATed: their reply comes from the address or port they were sent to).
+ */
+export interface ConntrackDeletion {
+  family: Family;
+  origDst?: string;
+  dport?: number;
+  dstNat?: string;
+  replySrc?: string;
+  replySport?: number;
+}
 
 const udpKey = (sp: ServicePort) => `${sp.namespace}/${sp.name}/${sp.family}/${sp.portName}/${sp.port}`;
 
@@ -30,11 +41,19 @@ export function conntrackDeletions(before: ProxyModel | undefined, after: ProxyM
       for (const door of frontDoors(sp)) out.push({ family: sp.family, ...door, dstNat: e.address });
     }
   }
+  // A service port that had no endpoint (or that sluice has not programmed before, as at start-up)
+  // may have entries of datagrams that went past it un-DNATed, before it had rules: those would keep
+  // its flows from ever reaching an endpoint. Only those go: entries DNATed to an endpoint are right
+  // (deleting them, as at every restart of sluice, would send established flows elsewhere).
   for (const [key, sp] of now) {
     const prev = old.get(key);
     const hadNone = !prev || usableEndpoints(prev.endpoints).length === 0;
     if (hadNone && usableEndpoints(sp.endpoints).length > 0) {
-      for (const door of frontDoors(sp)) out.push({ family: sp.family, ...door });
+      for (const door of frontDoors(sp)) {
+        out.push(door.origDst !== undefined
+          ? { family: sp.family, origDst: door.origDst, dport: sp.port, replySrc: door.origDst }
+          : { family: sp.family, dport: door.dport, replySport: door.dport });
+      }
     }
   }
   const seen = new Set<string>();
@@ -55,6 +74,8 @@ export function conntrackArgs(d: ConntrackDeletion): string[] {
   if (d.origDst !== undefined) args.push('--orig-dst', d.origDst);
   if (d.dport !== undefined) args.push('--dport', String(d.dport));
   if (d.dstNat !== undefined) args.push('--dst-nat', d.dstNat);
+  if (d.replySrc !== undefined) args.push('--reply-src', d.replySrc);
+  if (d.replySport !== undefined) args.push('--reply-port-src', String(d.replySport));
   return args;
 }
 
