@@ -1,0 +1,130 @@
+// UDP and conntrack under sluice run: a datagram "connection" is a conntrack entry that keeps its
+// DNAT for as long as datagrams flow, so sluice deletes the entries that point somewhere wrong after
+// a sync, and only those. Checked with `conntrack -L` in node1's namespace.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { fileURLToPath } from 'node:url';
+import { createLab, labAvailable, type Lab } from '../../lib/lab/lab.ts';
+import { run } from '../../lib/lab/run.ts';
+import { scriptInNamespace } from '../../lib/lab/scripts.ts';
+import { REAL_CONNTRACK, within } from './support/kernel.ts';
+import { createWorkspace, serviceYaml, writeManifest, type Backend, type Workspace } from './support/manifests.ts';
+import { killAllSluices, startSluice, type SluiceProcess } from './support/sluice-process.ts';
+
+const available = await labAvailable();
+const conntrackInstalled = (await run('sh', ['-c', 'command -v conntrack']).catch(() => ({ exitCode: 1 }))).exitCode === 0;
+const skip = !available.ok ? available.reason : !conntrackInstalled ? 'conntrack is not installed' : undefined;
+if (skip) console.warn(`skipping sluice run conntrack tests: ${skip}`);
+const maybe = skip ? describe.skip : describe;
+
+const UDP_FLOW = fileURLToPath(new URL('./support/udp-flow.ts', import.meta.url));
+const PA1: Backend = { ip: '10.244.1.11', node: 'node1' };
+const PB1: Backend = { ip: '10.244.2.11', node: 'node2' };
+const SERVICE_IP = '10.96.0.53';
+const dns = (backends: Backend[]) => serviceYaml({ name: 'dns', clusterIP: SERVICE_IP, port: 53, targetPort: 9376, protocol: 'UDP', backends });
+const POD_NAME: Record<string, string> = { [PA1.ip]: 'pa1', [PB1.ip]: 'pb1' };
+
+interface Entry { origSrc: string; origDst: string; sport: number; dport: number; replySrc: string }
+
+/** node1's UDP conntrack entries to the service's address. */
+async function entries(lab: Lab): Promise<Entry[]> {
+  const r = await run('ip', ['netns', 'exec', lab.node1.ns, REAL_CONNTRACK, '-L', '-p', 'udp', '-f', 'ipv4']);
+  if (r.exitCode !== 0) throw new Error(`conntrack -L: ${r.stderr}`);
+  const out: Entry[] = [];
+  for (const line of r.stdout.split('\n')) {
+    const kv = [...line.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]] as const);
+    const first = (k: string) => kv.find(([key]) => key === k)?.[1];
+    const second = (k: string) => kv.filter(([key]) => key === k)[1]?.[1];
+    if (first('dst') !== SERVICE_IP) continue;
+    out.push({ origSrc: first('src')!, origDst: first('dst')!, sport: Number(first('sport')), dport: Number(first('dport')), replySrc: second('src')! });
+  }
+  return out;
+}
+
+/** Datagrams from one fixed source port, each waiting for its answer: which pod answered each (null: none). */
+async function udpFlow(lab: Lab, sourcePort: number, count = 2): Promise<(string | null)[]> {
+  const [cmd, args] = scriptInNamespace(lab.client.ns, UDP_FLOW, ['--host', SERVICE_IP, '--port', '53', '--source-port', String(sourcePort), '--count', String(count), '--timeout-ms', '700']);
+  const r = await run(cmd, args, { timeoutMs: 15_000 });
+  if (r.exitCode !== 0) throw new Error(`udp-flow: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+maybe('sluice run and UDP conntrack entries', () => {
+  let lab: Lab;
+  let ws: Workspace;
+  let sluice: SluiceProcess;
+  const timings: Record<string, number> = {};
+  const start = () => startSluice({ ns: lab.node1.ns, args: ['--from', ws.manifests, '--config', ws.configFile] });
+
+  beforeAll(async () => {
+    lab = await createLab({ pods: [{ name: 'pa1', node: 'node1', index: 11 }, { name: 'pb1', node: 'node2', index: 11 }], tcpPorts: [9376], udpPorts: [9376] });
+    ws = createWorkspace();
+    writeManifest(ws.manifests, 'dns.yaml', dns([PA1, PB1]));
+    sluice = start();
+    await sluice.nextSync(0, 'full');
+  });
+
+  afterAll(async () => {
+    await killAllSluices();
+    await lab?.destroy();
+    ws?.remove();
+    console.log(`sluice run conntrack timings (ms): ${JSON.stringify(timings)}`);
+  });
+
+  test('when a UDP endpoint goes away, the entries pointing at it are deleted after the sync, and only those', async () => {
+    const probe = await lab.probe(lab.client, { proto: 'udp', host: SERVICE_IP, port: 53 }, { count: 30 });
+    expect(probe.answers).toHaveLength(30);
+    const before = await entries(lab);
+    const toPod = (es: Entry[], ip: string) => es.filter((e) => e.replySrc === ip).map((e) => e.sport).sort();
+    expect(toPod(before, PB1.ip).length).toBeGreaterThan(0);
+    expect(toPod(before, PA1.ip).length).toBeGreaterThan(0);
+
+    const mark = sluice.logs.length;
+    writeManifest(ws.manifests, 'dns.yaml', dns([PA1]));
+    await sluice.nextSync(mark, 'partial');
+    // sluice deletes the entries right after it logs the sync.
+    timings.syncToEntriesDeleted = await within(2000, async () => expect(toPod(await entries(lab), PB1.ip)).toEqual([]));
+    // The entries to the endpoint that stays are all still there.
+    expect(toPod(await entries(lab), PA1.ip)).toEqual(toPod(before, PA1.ip));
+    const after = await lab.probe(lab.client, { proto: 'udp', host: SERVICE_IP, port: 53 }, { count: 10 });
+    expect(after.answers.map((a) => a.backend)).toEqual(Array(10).fill('pa1'));
+  });
+
+  test('a restart keeps the entries of flows that are still right, and clears one made while node1 had no rules', async () => {
+    const mark = sluice.logs.length;
+    writeManifest(ws.manifests, 'dns.yaml', dns([PA1, PB1]));
+    await sluice.nextSync(mark, 'partial');
+    // Flows that have an endpoint, from source ports 40001..40004: each keeps its endpoint.
+    const flows = new Map<number, string>();
+    for (let port = 40001; port <= 40004; port++) {
+      const answers = await udpFlow(lab, port);
+      expect(answers[0]).not.toBeNull();
+      expect(answers).toEqual(Array(answers.length).fill(answers[0]));
+      flows.set(port, answers[0]!);
+    }
+
+    expect(await sluice.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    // A real node has other rules that use conntrack (a firewall, the CNI); without any, the kernel
+    // would not track IPv4 in node1's namespace once sluice's table is gone.
+    const firewall = 'add table ip firewall; add chain ip firewall forward { type filter hook forward priority 0; ct state invalid drop; }';
+    expect((await lab.exec(lab.node1.ns, 'nft', [firewall])).exitCode).toBe(0);
+    // Without sluice's table, a datagram to the service address is routed on un-DNATed (and loops
+    // between node1 and the client until its TTL runs out): an entry that would keep the flow from
+    // port 40100 away from the service even once it has rules again.
+    expect((await lab.exec(lab.node1.ns, 'nft', ['delete', 'table', 'ip', 'sluice'])).exitCode).toBe(0);
+    expect(await udpFlow(lab, 40100, 1)).toEqual([null]);
+    const stale = (await entries(lab)).filter((e) => e.sport === 40100);
+    expect(stale.map((e) => e.replySrc)).toEqual([SERVICE_IP]);
+
+    sluice = start();
+    await sluice.nextSync(0, 'full');
+    timings.restartSyncToStaleDeleted = await within(2000, async () => expect((await entries(lab)).filter((e) => e.sport === 40100)).toEqual([]));
+    // The flows that were right are untouched: same entry, same endpoint.
+    const kept = await entries(lab);
+    for (const [port, pod] of flows) {
+      expect({ port, to: kept.filter((e) => e.sport === port).map((e) => POD_NAME[e.replySrc]) }).toEqual({ port, to: [pod] });
+    }
+    for (const [port, pod] of flows) expect({ port, answers: await udpFlow(lab, port) }).toEqual({ port, answers: [pod, pod] });
+    // And the flow that had no endpoint now has one.
+    expect((await udpFlow(lab, 40100, 1))[0]).not.toBeNull();
+  });
+});
