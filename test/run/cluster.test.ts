@@ -23,6 +23,7 @@ import { kernelListing, listingOf, namespacedTools, within } from './support/ker
 const available = await labAvailable();
 if (!available.ok) console.warn(`skipping sluice run cluster tests: ${available.reason}`);
 const maybe = available.ok ? describe : describe.skip;
+const skipNote = available.ok ? '' : ` (skipped: ${available.reason})`;
 
 const config = parseConfig({
   apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', hostnameOverride: 'node1',
@@ -55,7 +56,7 @@ const NODE1 = {
   status: { addresses: [{ type: 'InternalIP', address: '172.30.0.1' }] },
 };
 
-maybe('sluice run --kubeconfig against an API server', () => {
+maybe(`sluice run --kubeconfig against an API server${skipNote}`, () => {
   const ns = `slk8s${randomBytes(3).toString('hex')}`;
   const log = recordingLogger();
   const latencies: Record<string, number> = {};

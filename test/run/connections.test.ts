@@ -10,6 +10,7 @@ import { killAllSluices, startSluice, type SluiceProcess } from './support/sluic
 const available = await labAvailable();
 if (!available.ok) console.warn(`skipping sluice run connection tests: ${available.reason}`);
 const maybe = available.ok ? describe : describe.skip;
+const skipNote = available.ok ? '' : ` (skipped: ${available.reason})`;
 
 const PA1: Backend = { ip: '10.244.1.11', node: 'node1' };
 const PA2: Backend = { ip: '10.244.1.12', node: 'node1' };
@@ -23,7 +24,7 @@ async function ipTable(lab: Lab): Promise<string> {
 
 const startedAfter = (t: number) => (a: Attempt) => a.start >= t;
 
-maybe('sluice run, a client connecting all the while', () => {
+maybe(`sluice run, a client connecting all the while${skipNote}`, () => {
   let lab: Lab;
   let ws: Workspace;
   let sluice: SluiceProcess;

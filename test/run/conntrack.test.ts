@@ -15,6 +15,7 @@ const conntrackInstalled = (await run('sh', ['-c', 'command -v conntrack']).catc
 const skip = !available.ok ? available.reason : !conntrackInstalled ? 'conntrack is not installed' : undefined;
 if (skip) console.warn(`skipping sluice run conntrack tests: ${skip}`);
 const maybe = skip ? describe.skip : describe;
+const skipNote = skip ? ` (skipped: ${skip})` : '';
 
 const UDP_FLOW = fileURLToPath(new URL('./support/udp-flow.ts', import.meta.url));
 const PA1: Backend = { ip: '10.244.1.11', node: 'node1' };
@@ -48,7 +49,7 @@ async function udpFlow(lab: Lab, sourcePort: number, count = 2): Promise<(string
   return JSON.parse(r.stdout);
 }
 
-maybe('sluice run and UDP conntrack entries', () => {
+maybe(`sluice run and UDP conntrack entries${skipNote}`, () => {
   let lab: Lab;
   let ws: Workspace;
   let sluice: SluiceProcess;

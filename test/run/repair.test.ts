@@ -13,6 +13,7 @@ import { killAllSluices, startSluice, type SluiceProcess } from './support/sluic
 const available = await labAvailable();
 if (!available.ok) console.warn(`skipping sluice run repair tests: ${available.reason}`);
 const maybe = available.ok ? describe : describe.skip;
+const skipNote = available.ok ? '' : ` (skipped: ${available.reason})`;
 
 const PA1: Backend = { ip: '10.244.1.11', node: 'node1' };
 const PB1: Backend = { ip: '10.244.2.11', node: 'node2' };
@@ -27,7 +28,7 @@ function bulk(n: number): string {
   return text;
 }
 
-maybe('sluice run repairs and survives', () => {
+maybe(`sluice run repairs and survives${skipNote}`, () => {
   let lab: Lab;
   let ws: Workspace;
   let wrapper: { bin: string; control: string };

@@ -12,8 +12,9 @@ import { killAllSluices, SLUICE, startSluice } from './support/sluice-process.ts
 const available = await labAvailable();
 if (!available.ok) console.warn(`skipping sluice run start-up tests: ${available.reason}`);
 const maybe = available.ok ? describe : describe.skip;
+const skipNote = available.ok ? '' : ` (skipped: ${available.reason})`;
 
-maybe('sluice run start-up and sluice cleanup', () => {
+maybe(`sluice run start-up and sluice cleanup${skipNote}`, () => {
   const ns = `slstart${randomBytes(3).toString('hex')}`;
   let ws: Workspace;
   beforeAll(async () => {
