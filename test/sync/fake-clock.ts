@@ -1,4 +1,4 @@
-// A Clock (lib/sync/timers.ts) that only moves when told to: timers fire in order of their due time,
+// A Clock (lib/clock.ts) that only moves when told to: timers fire in order of their due time,
 // and the promises they start are allowed to settle before the next one fires.
 import type { Clock } from '../../lib/clock.ts';
 
