@@ -3,7 +3,7 @@
 // from the write to the new address being in the kernel (seen by `nft monitor`, with the service's map
 // or chain listed as a backstop), and the process's peak RSS (VmHWM) at the end.
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freshNamespace, NODE, type BenchContext } from './context.ts';
@@ -20,6 +20,8 @@ export interface EndpointChange {
   /** the first sync sluice logged after the write */
   syncKind?: string;
   syncDurationMs?: number;
+  /** write to that sync's log line arriving (sluice logs it once nft has returned) */
+  syncLoggedAfterMs?: number;
 }
 
 export type DaemonResult =
@@ -39,6 +41,8 @@ export type DaemonResult =
     peakRssKiB?: number;
     logFile: string;
     exit: string;
+    /** with profileDir: the profile, and the stretch of it that the endpoint changes took */
+    profile?: { file: string; fromUs: number; toUs: number };
   };
 
 /** Whether this sluice has the run command: `sluice help` lists it. */
@@ -96,6 +100,8 @@ export interface DaemonOptions {
   gapMs: number;
   /** give up on the first sync after this long */
   startTimeoutMs: number;
+  /** profile sluice (node --cpu-prof) into this folder; the timings are then not the real ones */
+  profileDir?: string;
 }
 
 export async function measureDaemon(ctx: BenchContext, o: DaemonOptions): Promise<DaemonResult> {
@@ -105,7 +111,12 @@ export async function measureDaemon(ctx: BenchContext, o: DaemonOptions): Promis
   const { ns, remove } = await freshNamespace(ctx, `run${o.synth.services}`);
   const logFile = join(ctx.workDir, `run-${o.synth.services}x${o.synth.endpoints}.log`);
   const logOut = createWriteStream(logFile);
-  const args = ['netns', 'exec', ns, NODE, ...o.nodeFlags, o.sluice, 'run', '--from', o.dir, '--config', o.config, '--node', 'node1', '--log-format', 'json'];
+  const profFlags = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
+  if (o.profileDir) {
+    rmSync(o.profileDir, { recursive: true, force: true });
+    mkdirSync(o.profileDir, { recursive: true });
+  }
+  const args = ['netns', 'exec', ns, NODE, ...o.nodeFlags, ...profFlags, o.sluice, 'run', '--from', o.dir, '--config', o.config, '--node', 'node1', '--log-format', 'json'];
   const t0 = performance.now();
   // `ip netns exec` execs the command: the child's pid is sluice's.
   const daemon = spawnTracked('ip', args, ['ignore', 'ignore', 'pipe']);
@@ -141,11 +152,37 @@ export async function measureDaemon(ctx: BenchContext, o: DaemonOptions): Promis
     createInterface({ input: monitor.stdout! }).on('line', (line) => {
       for (const w of monitorWaiters) w(line);
     });
-    await sleep(1000); // the monitor subscribes before it reads; give it a moment
+
+    // Changes, not counted, until the monitor reports one: on a large table nft monitor reads the
+    // kernel's ruleset into its cache before it subscribes, and misses what happens meanwhile.
+    const warmUpAt = performance.now();
+    let warmUps = 0;
+    for (;;) {
+      const address = `10.251.${(warmUps >> 8) & 255}.${(warmUps & 255) + 1}`;
+      warmUps++;
+      let w: ((line: string) => void) | undefined;
+      const seenIt = new Promise<boolean>((resolve) => {
+        w = (line) => { if (addressPattern(address).test(line)) resolve(true); };
+        monitorWaiters.add(w);
+      });
+      editEndpoint(o.dir, 0, address);
+      const seen = await Promise.race([seenIt, sleep(5000).then(() => false)]);
+      monitorWaiters.delete(w!);
+      if (seen) break;
+      if (exited) throw new Error(`sluice ${exited} before the endpoint changes; last log lines:\n${tail.join('\n')}`);
+      if (performance.now() - warmUpAt > o.startTimeoutMs) {
+        throw new Error(`nft monitor saw none of ${warmUps} warm-up changes in ${o.startTimeoutMs} ms; last log lines:\n${tail.join('\n')}`);
+      }
+    }
+    ctx.progress(`  nft monitor ready after ${warmUps} warm-up change(s), ${((performance.now() - warmUpAt) / 1000).toFixed(1)} s (not counted)`);
+    await sleep(o.gapMs);
 
     const changes: EndpointChange[] = [];
+    const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+    const fromUs = nowUs();
     for (let k = 0; k < o.changes; k++) {
-      const service = Math.min(o.synth.services - 1, Math.floor(((k + 0.5) * o.synth.services) / o.changes));
+      // Spread over the table; never service 0, the warm-up's.
+      const service = Math.min(o.synth.services - 1, Math.max(1, Math.floor(((k + 0.5) * o.synth.services) / o.changes)));
       const address = changedAddress(k);
       const needle = addressPattern(address);
       let onLine: ((line: string) => void) | undefined;
@@ -172,17 +209,20 @@ export async function measureDaemon(ctx: BenchContext, o: DaemonOptions): Promis
         detectedBy: detected.by,
         syncKind: sync?.report.kind,
         syncDurationMs: sync?.report.durationMs,
+        syncLoggedAfterMs: sync ? sync.at - written : undefined,
       };
       changes.push(change);
-      ctx.progress(`  change ${k + 1}/${o.changes} (svc-${service}): ${change.latencyMs === null ? 'never seen' : `${change.latencyMs.toFixed(0)} ms`} (${change.detectedBy}; sync ${change.syncKind ?? '?'} ${change.syncDurationMs ?? '?'} ms)`);
+      ctx.progress(`  change ${k + 1}/${o.changes} (svc-${service}): ${change.latencyMs === null ? 'never seen' : `${change.latencyMs.toFixed(0)} ms`} (${change.detectedBy}; ${change.syncKind ?? '?'} sync of ${change.syncDurationMs ?? '?'} ms logged ${change.syncLoggedAfterMs === undefined ? '?' : Math.round(change.syncLoggedAfterMs)} ms after the write)`);
       await sleep(o.gapMs);
     }
 
+    const toUs = nowUs();
     const peakRssKiB = vmHWMKiB(daemon.pid!);
     daemon.kill('SIGTERM');
     const exit = await Promise.race([exitPromise, sleep(10_000).then(() => 'did not stop within 10 s of SIGTERM; killed')]);
     if (!exited) daemon.kill('SIGKILL');
     const latencies = changes.flatMap((c) => (c.latencyMs === null ? [] : [c.latencyMs]));
+    const profiles = o.profileDir ? readdirSync(o.profileDir).filter((f) => f.endsWith('.cpuprofile')) : [];
     return {
       available: true,
       firstFullSyncMs,
@@ -196,6 +236,7 @@ export async function measureDaemon(ctx: BenchContext, o: DaemonOptions): Promis
       peakRssKiB,
       logFile,
       exit,
+      ...(profiles.length ? { profile: { file: join(o.profileDir!, profiles[0]), fromUs, toUs } } : {}),
     };
   } finally {
     monitor?.kill('SIGKILL');

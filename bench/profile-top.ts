@@ -1,7 +1,7 @@
 // Reads a V8 .cpuprofile (from `node --cpu-prof`) and prints where the time went: the functions with
 // the most self time, the files with the most self time, and the project's functions with the most
 // total (inclusive) time.
-// Usage: node bench/profile-top.ts FILE.cpuprofile [--top 25]
+// Usage: node bench/profile-top.ts FILE.cpuprofile [--top 25] [--from-us T --to-us T (a stretch of it)]
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,14 @@ interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
 export interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
 
 export interface Row { name: string; ms: number; share: number }
-export interface ProfileSummary { totalMs: number; selfByFunction: Row[]; selfByFile: Row[]; totalByFunction: Row[] }
+export interface ProfileSummary {
+  /** busy time: every sample but (idle), the shares' denominator */
+  totalMs: number;
+  idleMs: number;
+  selfByFunction: Row[];
+  selfByFile: Row[];
+  totalByFunction: Row[];
+}
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
@@ -37,7 +44,10 @@ function rows(m: Map<string, number>, totalMs: number, top: number): Row[] {
   return [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, ms]) => ({ name, ms, share: ms / totalMs }));
 }
 
-export function summarize(profile: CpuProfile, top = 25): ProfileSummary {
+/** A stretch of the profile, in the profile's clock (microseconds of CLOCK_MONOTONIC, as process.hrtime). */
+export interface Window { fromUs: number; toUs: number }
+
+export function summarize(profile: CpuProfile, top = 25, window?: Window): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -45,11 +55,19 @@ export function summarize(profile: CpuProfile, top = 25): ProfileSummary {
   const selfFile = new Map<string, number>();
   const totalFn = new Map<string, number>();
   let totalUs = 0;
+  let idleUs = 0;
+  let at = profile.startTime;
   profile.samples.forEach((id, i) => {
     const us = profile.timeDeltas[i] ?? 0;
-    totalUs += us;
+    at += us;
+    if (window && (at < window.fromUs || at > window.toUs)) return;
     const node = byId.get(id);
     if (!node) return;
+    if (node.callFrame.functionName === '(idle)') {
+      idleUs += us;
+      return;
+    }
+    totalUs += us;
     const add = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + us);
     add(selfFn, label(node.callFrame));
     add(selfFile, fileOf(node.callFrame));
@@ -69,6 +87,7 @@ export function summarize(profile: CpuProfile, top = 25): ProfileSummary {
   const toMs = (m: Map<string, number>) => new Map([...m].map(([k, v]) => [k, v / 1000]));
   return {
     totalMs,
+    idleMs: idleUs / 1000,
     selfByFunction: rows(toMs(selfFn), totalMs, top),
     selfByFile: rows(toMs(selfFile), totalMs, top),
     totalByFunction: rows(toMs(totalFn), totalMs, top),
@@ -82,7 +101,7 @@ export function formatSummary(s: ProfileSummary): string {
     '',
   ].join('\n');
   return [
-    `profiled ${s.totalMs.toFixed(0)} ms`,
+    `busy ${s.totalMs.toFixed(0)} ms (shares below are of this), idle ${s.idleMs.toFixed(0)} ms`,
     '',
     table('self time by function:', s.selfByFunction),
     table('self time by file:', s.selfByFile),
@@ -91,11 +110,15 @@ export function formatSummary(s: ProfileSummary): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '25' }, 'from-us': { type: 'string' }, 'to-us': { type: 'string' } },
+  });
   if (positionals.length !== 1) {
-    process.stderr.write('usage: profile-top.ts FILE.cpuprofile [--top N]\n');
+    process.stderr.write('usage: profile-top.ts FILE.cpuprofile [--top N] [--from-us T --to-us T]\n');
     process.exit(2);
   }
   const profile = JSON.parse(readFileSync(positionals[0], 'utf8')) as CpuProfile;
-  process.stdout.write(formatSummary(summarize(profile, Number(values.top))));
+  const window = values['from-us'] && values['to-us'] ? { fromUs: Number(values['from-us']), toUs: Number(values['to-us']) } : undefined;
+  process.stdout.write(formatSummary(summarize(profile, Number(values.top), window)));
 }

@@ -3,8 +3,16 @@
 # Usage: bench/profile.sh [SERVICES] [ENDPOINTS]      (default 10000 10; `npm run bench:profile`)
 # Writes bench/out/profile/*.cpuprofile (open it in Chrome DevTools or speedscope) and prints the
 # top self-time functions and files. Needs no root.
+#
+#        bench/profile.sh run [SERVICES]              (as root)
+# profiles `sluice run` instead, through bench/run.ts --profile-run: the part of the profile the
+# single-endpoint changes took (bench/out/profile-run-*.txt; its timings are skewed by the profiler).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = run ]; then
+  exec node_modules/.bin/node bench/run.ts --only run --sizes "${2:-10000}" --runs 1 --profile-run \
+    --no-md --out bench/out/profile-run.json
+fi
 services=${1:-10000}
 endpoints=${2:-10}
 node=node_modules/.bin/node

@@ -2,12 +2,14 @@
 // and the generated block of BENCHMARKS.md.
 //
 //   node bench/run.ts [--sizes 1000,10000] [--endpoints 10] [--runs 3] [--changes 20]
-//                     [--only render,floor,run,dataplane] [--dp-services N] [--dp-seconds 3]
-//                     [--dp-parallel 64] [--dp-rounds 3] [--out bench/results.json] [--md BENCHMARKS.md]
-//                     [--no-md] [--work-dir bench/out] [--at REV | --sluice PATH]
+//                     [--only render,floor,run,dataplane] [--dp-services N] [--dp-seconds 2]
+//                     [--dp-parallel 64] [--dp-rounds 7] [--out bench/results.json] [--md BENCHMARKS.md]
+//                     [--no-md] [--work-dir bench/out] [--at REV | --sluice PATH] [--profile-run]
 //
 // By default it measures the work tree's cmd/sluice.ts; --at REV measures a commit (exported with
-// git archive to a temporary folder), --sluice PATH another copy of sluice.
+// git archive to a temporary folder), --sluice PATH another copy of sluice. --profile-run runs sluice
+// run under --cpu-prof and prints where the endpoint changes' time went (its timings are then skewed:
+// use it with --no-md and another --out).
 //
 // Stages per size: render (sluice render as a whole process, best and median of --runs, peak RSS),
 // floor (nft -f of the rendered script into a fresh namespace, and over itself), run (sluice run in a
@@ -28,6 +30,7 @@ import { measureDaemon } from './daemon.ts';
 import { measureDataPlane } from './dataplane.ts';
 import { cleanUpAll, installSignalHandlers, onCleanup } from './proc.ts';
 import { measureFloor, measureRender, writeCluster } from './render-floor.ts';
+import { formatSummary, summarize, type CpuProfile } from './profile-top.ts';
 import { checkTargets, resultsMarkdown, spliceResults, type Machine, type Results, type SizeResult } from './results.ts';
 
 const STAGES = ['render', 'floor', 'run', 'dataplane'] as const;
@@ -105,15 +108,16 @@ async function main(): Promise<void> {
       changes: { type: 'string', default: '20' },
       only: { type: 'string', default: STAGES.join(',') },
       'dp-services': { type: 'string' },
-      'dp-seconds': { type: 'string', default: '3' },
+      'dp-seconds': { type: 'string', default: '2' },
       'dp-parallel': { type: 'string', default: '64' },
-      'dp-rounds': { type: 'string', default: '3' },
+      'dp-rounds': { type: 'string', default: '7' },
       out: { type: 'string', default: join(REPO, 'bench', 'results.json') },
       md: { type: 'string', default: join(REPO, 'BENCHMARKS.md') },
       'no-md': { type: 'boolean', default: false },
       'work-dir': { type: 'string', default: join(REPO, 'bench', 'out') },
       sluice: { type: 'string' },
       at: { type: 'string' },
+      'profile-run': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -156,7 +160,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: machine(),
     git: exported?.git ?? (values.sluice ? { commit: '?', uncommitted: [], source: sluice } : gitState()),
-    options: { sizes, endpoints, runs, changes, stages: [...only], nodeFlags, dpServices, dpSeconds, dpParallel, dpRounds, sluice, minSyncPeriodMs: DEFAULT_CONFIG.minSyncPeriodMs },
+    options: { sizes, endpoints, runs, changes, stages: [...only], nodeFlags, profileRun: values['profile-run'], dpServices, dpSeconds, dpParallel, dpRounds, sluice, minSyncPeriodMs: DEFAULT_CONFIG.minSyncPeriodMs },
     loadAverage: { start: os.loadavg(), end: [] },
     sizes: [],
     targets: [],
@@ -201,8 +205,16 @@ async function main(): Promise<void> {
         sluice, nodeFlags, dir: gen.dir, config, synth, changes,
         gapMs: DEFAULT_CONFIG.minSyncPeriodMs + 250,
         startTimeoutMs: Math.max(120_000, 5 * (size.floor?.firstLoadMedianMs ?? 60_000)),
+        profileDir: values['profile-run'] ? join(ctx.workDir, `profile-run-${services}x${endpoints}`) : undefined,
       });
       if (!size.daemon.available) ctx.progress(`  skipped: ${size.daemon.reason}`);
+      else if (size.daemon.profile) {
+        const p = size.daemon.profile;
+        const text = formatSummary(summarize(JSON.parse(readFileSync(p.file, 'utf8')) as CpuProfile, 25, p));
+        const file = join(ctx.workDir, `profile-run-${services}x${endpoints}.txt`);
+        writeFileSync(file, `sluice run, ${services}x${endpoints}: the stretch of the profile the ${changes} endpoint changes took\n\n${text}`);
+        ctx.progress(`  profile of the endpoint changes (${p.file}):\n${text}`);
+      }
     });
     size.loadAverage.after = os.loadavg();
   }

@@ -148,14 +148,20 @@ describe('bookkeeping', () => {
         { id: 2, callFrame: { functionName: 'outer', url, lineNumber: 9, columnNumber: 0 }, children: [3] },
         { id: 3, callFrame: { functionName: 'inner', url, lineNumber: 19, columnNumber: 0 } },
         { id: 4, callFrame: { functionName: '(garbage collector)', url: '', lineNumber: -1, columnNumber: -1 } },
+        { id: 5, callFrame: { functionName: '(idle)', url: '', lineNumber: -1, columnNumber: -1 } },
       ],
-      samples: [3, 3, 2, 4],
-      timeDeltas: [1000, 1000, 1000, 1000],
+      samples: [3, 3, 2, 4, 5],
+      timeDeltas: [1000, 1000, 1000, 1000, 1000],
       startTime: 0,
-      endTime: 4000,
+      endTime: 5000,
     };
     const s = summarize(profile);
     expect(s.totalMs).toBe(4);
+    expect(s.idleMs).toBe(1);
+    // A window: the samples taken at 2 and 3 ms (inner, outer).
+    const w = summarize(profile, 25, { fromUs: 2000, toUs: 3000 });
+    expect(w.totalMs).toBe(2);
+    expect(w.selfByFunction.map((r) => r.name)).toEqual(['inner lib/render.ts:20', 'outer lib/render.ts:10']);
     expect(s.selfByFunction[0]).toEqual({ name: 'inner lib/render.ts:20', ms: 2, share: 0.5 });
     expect(s.totalByFunction[0]).toEqual({ name: 'outer lib/render.ts:10', ms: 3, share: 0.75 });
     expect(s.selfByFile.find((r) => r.name === 'lib/render.ts')?.ms).toBe(3);
