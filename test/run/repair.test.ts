@@ -77,6 +77,20 @@ maybe(`sluice run repairs and survives${skipNote}`, () => {
     await answered();
   });
 
+  test('a change made just after the table was deleted does not wait for the periodic check', async () => {
+    const mark = sluice.logs.length;
+    expect((await lab.exec(lab.node1.ns, 'nft', ['delete', 'table', 'ip', 'sluice'])).exitCode).toBe(0);
+    writeManifest(ws.manifests, 'web.yaml', web([PB1]));
+    const want = expected();
+    // The partial transaction finds no table and fails; the full sync after it puts everything back.
+    timings.tableDeletedAndEditedToRepaired = await within(4000, async () => expect(await node1()).toEqual(want));
+    expect(sluice.logs.slice(mark).map((l) => l.msg)).toEqual(expect.arrayContaining(['nft rejected the sync; the next sync replaces the tables', 'full sync']));
+    expect(timings.tableDeletedAndEditedToRepaired).toBeLessThan(1500);
+    await answered();
+    writeManifest(ws.manifests, 'web.yaml', web([PA1, PB1]));
+    await sluice.nextSync(sluice.logs.length, 'partial');
+  });
+
   test('an nft call that fails is followed, after minSyncPeriod, by a full sync that succeeds', async () => {
     writeFileSync(join(wrapper.control, 'fail-next'), '');
     const mark = sluice.logs.length;
