@@ -72,9 +72,11 @@ maybe(`sluice run repairs and survives${skipNote}`, () => {
     timings.tableDeletedToRepaired = await within(4000, async () => expect(await node1()).toEqual(want));
     // The periodic check comes at most syncPeriod (2 s) after the deletion; then one full sync.
     expect(timings.tableDeletedToRepaired).toBeLessThanOrEqual(2000 + 1000);
-    await sluice.waitFor((l) => l.msg === 'sluice\'s tables were changed outside sluice; replacing them', { after: mark });
+    const found = await sluice.waitFor((l) => l.msg === 'sluice\'s tables were changed outside sluice; replacing them', { after: mark });
+    await sluice.nextSync(sluice.indexOf(found) + 1, 'full');
     expect(sluice.lines('full sync: replacing sluice\'s tables').at(-1)).toMatchObject({ reason: 'tables changed outside sluice' });
     await answered();
+    await sluice.quiet();
   });
 
   test('a change made just after the table was deleted does not wait for the periodic check', async () => {
@@ -84,11 +86,14 @@ maybe(`sluice run repairs and survives${skipNote}`, () => {
     const want = expected();
     // The partial transaction finds no table and fails; the full sync after it puts everything back.
     timings.tableDeletedAndEditedToRepaired = await within(4000, async () => expect(await node1()).toEqual(want));
-    expect(sluice.logs.slice(mark).map((l) => l.msg)).toEqual(expect.arrayContaining(['nft rejected the sync; the next sync replaces the tables', 'full sync']));
     expect(timings.tableDeletedAndEditedToRepaired).toBeLessThan(1500);
+    await sluice.quiet();
+    expect(sluice.logs.slice(mark).map((l) => l.msg)).toEqual(expect.arrayContaining(['nft rejected the sync; the next sync replaces the tables', 'full sync']));
     await answered();
     writeManifest(ws.manifests, 'web.yaml', web([PA1, PB1]));
-    await sluice.nextSync(sluice.logs.length, 'partial');
+    const restored = expected();
+    await within(4000, async () => expect(await node1()).toEqual(restored));
+    await sluice.quiet();
   });
 
   test('an nft call that fails is followed, after minSyncPeriod, by a full sync that succeeds', async () => {
@@ -97,7 +102,7 @@ maybe(`sluice run repairs and survives${skipNote}`, () => {
     writeManifest(ws.manifests, 'web.yaml', web([PA1]));
     const failed = await sluice.waitFor((l) => l.msg === 'nft rejected the sync; the next sync replaces the tables', { after: mark });
     expect(failed).toMatchObject({ level: 'error', kind: 'partial' });
-    const full = await sluice.nextSync(mark, 'full');
+    const full = await sluice.nextSync(sluice.indexOf(failed) + 1, 'full');
     timings.failureToFullSync = full.seenAt - failed.seenAt;
     expect(sluice.lines('full sync: replacing sluice\'s tables').at(-1)).toMatchObject({ reason: 'the previous sync failed' });
     expect(await node1()).toEqual(expected());

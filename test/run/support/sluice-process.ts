@@ -103,6 +103,22 @@ export class SluiceProcess {
       { after, timeoutMs, what: `a ${kind ?? ''} sync` });
   }
 
+  /** The index of a line in logs, to wait for what comes after it. */
+  indexOf(line: LogLine): number {
+    return this.logs.indexOf(line);
+  }
+
+  /** Resolves once sluice has logged nothing for quietMs: the syncs a test set off are over. */
+  async quiet(quietMs = 500, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const seen = this.logs.length;
+      await new Promise((resolve) => setTimeout(resolve, quietMs));
+      if (this.logs.length === seen || !this.alive) return;
+      if (Date.now() > deadline) throw new Error(`sluice kept logging for ${timeoutMs} ms:\n${this.describe()}`);
+    }
+  }
+
   signal(sig: NodeJS.Signals): void {
     if (this.alive) this.#child.kill(sig);
   }
