@@ -7,7 +7,7 @@ import { createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rm
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freshNamespace, NODE, type BenchContext } from './context.ts';
-import { runTimed, sleep, spawnTracked, vmHWMKiB } from './proc.ts';
+import { runTimed, sleep, spawnTracked, vmHWMKiB, vmRSSKiB } from './proc.ts';
 import { max, percentile } from './stats.ts';
 import type { SynthOptions } from './synth.ts';
 
@@ -39,6 +39,9 @@ export type DaemonResult =
     changeMaxMs: number;
     changesMissed: number;
     peakRssKiB?: number;
+    /** the peak right after the first full sync, and the resident set at the end */
+    peakRssAfterFirstSyncKiB?: number;
+    rssAtEndKiB?: number;
     logFile: string;
     exit: string;
     /** with profileDir: the profile, and the stretch of it that the endpoint changes took */
@@ -142,6 +145,7 @@ export async function measureDaemon(ctx: BenchContext, o: DaemonOptions): Promis
     const first = await waitFor(() => syncs.find((s) => s.report.kind === 'full' || s.report.kind === undefined), o.startTimeoutMs, () => exited);
     if (!first) throw new Error(`no full sync logged ${exited ? `(sluice ${exited})` : `in ${o.startTimeoutMs} ms`}; last log lines:\n${tail.join('\n')}`);
     const firstFullSyncMs = first.at - t0;
+    const peakRssAfterFirstSyncKiB = vmHWMKiB(daemon.pid!);
     ctx.progress(`  first full sync after ${(firstFullSyncMs / 1000).toFixed(2)} s (logged durationMs ${first.report.durationMs})`);
     await checkTables(ns);
 
@@ -218,6 +222,7 @@ export async function measureDaemon(ctx: BenchContext, o: DaemonOptions): Promis
 
     const toUs = nowUs();
     const peakRssKiB = vmHWMKiB(daemon.pid!);
+    const rssAtEndKiB = vmRSSKiB(daemon.pid!);
     daemon.kill('SIGTERM');
     const exit = await Promise.race([exitPromise, sleep(10_000).then(() => 'did not stop within 10 s of SIGTERM; killed')]);
     if (!exited) daemon.kill('SIGKILL');
@@ -234,6 +239,8 @@ export async function measureDaemon(ctx: BenchContext, o: DaemonOptions): Promis
       changeMaxMs: max(latencies),
       changesMissed: changes.length - latencies.length,
       peakRssKiB,
+      peakRssAfterFirstSyncKiB,
+      rssAtEndKiB,
       logFile,
       exit,
       ...(profiles.length ? { profile: { file: join(o.profileDir!, profiles[0]), fromUs, toUs } } : {}),

@@ -72,14 +72,23 @@ export function spawnTracked(cmd: string, args: string[], stdio: ('pipe' | 'igno
   return child;
 }
 
-/** The peak resident set of a live process, from the kernel's high-water mark. */
-export function vmHWMKiB(pid: number): number | undefined {
+function statusKiB(pid: number, field: string): number | undefined {
   try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The peak resident set of a live process, from the kernel's high-water mark. */
+export function vmHWMKiB(pid: number): number | undefined {
+  return statusKiB(pid, 'VmHWM');
+}
+
+/** The resident set of a live process now. */
+export function vmRSSKiB(pid: number): number | undefined {
+  return statusKiB(pid, 'VmRSS');
 }
 
 export function gnuTimeAvailable(): boolean {

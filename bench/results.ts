@@ -178,8 +178,8 @@ export function resultsMarkdown(r: Results): string {
   if (ran.length) {
     const flags = ran[0].daemon?.available ? ran[0].daemon.nodeFlags : [];
     out.push(`Run as \`node ${[...flags, 'cmd/sluice.ts'].join(' ')} run --from DIR --config CFG --node node1 --log-format json\` in a fresh network namespace.`, '',
-      '| services × endpoints | first full sync (sluice\'s own durationMs) | full sync / nft floor | endpoint change p50 / max (n) | sluice\'s partial sync durationMs p50 | peak RSS (VmHWM) |',
-      '|---|---|---|---|---|---|');
+      '| services × endpoints | first full sync (sluice\'s own durationMs) | full sync / nft floor | endpoint change p50 / max (n) | sluice\'s partial sync durationMs p50 | peak RSS (VmHWM) at the end | peak RSS after the first sync | RSS at the end |',
+      '|---|---|---|---|---|---|---|---|');
     for (const s of ran) {
       const d = s.daemon;
       if (!d?.available) continue;
@@ -191,6 +191,8 @@ export function resultsMarkdown(r: Results): string {
         `${ms(d.changeP50Ms)} / ${ms(d.changeMaxMs)} (${d.changes.length}${d.changesMissed ? `, ${d.changesMissed} never seen` : ''})`,
         logged.length ? ms(percentile(logged, 50)) : '-',
         mib(d.peakRssKiB),
+        mib(d.peakRssAfterFirstSyncKiB),
+        mib(d.rssAtEndKiB),
       ].join(' | ')} |`);
     }
   }

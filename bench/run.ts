@@ -5,11 +5,13 @@
 //                     [--only render,floor,run,dataplane] [--dp-services N] [--dp-seconds 2]
 //                     [--dp-parallel 64] [--dp-rounds 7] [--out bench/results.json] [--md BENCHMARKS.md]
 //                     [--no-md] [--work-dir bench/out] [--at REV | --sluice PATH] [--profile-run]
+//                     [--node-flags FLAGS]
 //
 // By default it measures the work tree's cmd/sluice.ts; --at REV measures a commit (exported with
 // git archive to a temporary folder), --sluice PATH another copy of sluice. --profile-run runs sluice
 // run under --cpu-prof and prints where the endpoint changes' time went (its timings are then skewed:
-// use it with --no-md and another --out).
+// use it with --no-md and another --out). --node-flags '...' replaces the node flags taken from
+// sluice's #! line (for `sluice run` and the second render measurement).
 //
 // Stages per size: render (sluice render as a whole process, best and median of --runs, peak RSS),
 // floor (nft -f of the rendered script into a fresh namespace, and over itself), run (sluice run in a
@@ -118,6 +120,7 @@ async function main(): Promise<void> {
       sluice: { type: 'string' },
       at: { type: 'string' },
       'profile-run': { type: 'boolean', default: false },
+      'node-flags': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -141,7 +144,7 @@ async function main(): Promise<void> {
   const ctx = createContext(resolve(values['work-dir']), `sb${randomBytes(3).toString('hex')}`);
   const exported = values.at ? exportCommit(values.at) : undefined;
   const sluice = exported?.sluice ?? resolve(values.sluice ?? SLUICE);
-  const nodeFlags = shebangFlags(sluice);
+  const nodeFlags = values['node-flags'] !== undefined ? values['node-flags'].split(/\s+/).filter((f) => f !== '') : shebangFlags(sluice);
   if (exported) ctx.progress(`benchmarking ${exported.git.commit.slice(0, 12)} (${values.at}), exported to ${sluice}`);
   const config = writeBenchConfig(ctx);
   const root = process.getuid?.() === 0;
