@@ -1,11 +1,11 @@
 # The README's commands. `setup` installs what a fresh Debian machine lacks; it is idempotent.
 SHELL := /bin/bash
-DEBS := nftables iproute2 conntrack socat iptables
+DEBS := nftables iproute2 conntrack iptables
 
 .PHONY: setup demo example test typecheck golden
 
 setup: node_modules/.installed
-	@missing=""; for c in nft ip conntrack socat iptables-restore; do command -v $$c >/dev/null || missing=1; done; \
+	@missing=""; for c in nft ip conntrack iptables-restore; do command -v $$c >/dev/null || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null; \
 	  else echo "missing Debian packages ($(DEBS)); run 'make setup' as root" >&2; fi; \
