@@ -2,6 +2,7 @@
 // renderer has to beat: `nft -f` of the same script into a fresh network namespace, then over itself.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { writeSyntheticCluster, type SynthOptions } from './synth.ts';
 import { freshNamespace, NODE, type BenchContext } from './context.ts';
 import { runTimedOk } from './proc.ts';
@@ -18,6 +19,15 @@ export interface RenderResult {
   scriptLines: number;
   /** lines sluice logged on stderr (warnings would mean the synthetic cluster is not what we think) */
   stderrLines: number;
+}
+
+/** What a render pays before sluice's own work: a node process, and one that only reads the folder. */
+export interface RenderBaseline {
+  /** `node -e 0`, median */
+  nodeStartMs: number;
+  /** `node bench/read-all.ts DIR` (read and JSON.parse every file), median */
+  readAllMs: number;
+  readAllPeakRssKiB?: number;
 }
 
 export interface FloorResult {
@@ -82,6 +92,22 @@ export async function measureRender(ctx: BenchContext, o: RenderOptions): Promis
     scriptLines: text.split('\n').length - 1,
     stderrLines,
   };
+}
+
+const READ_ALL = fileURLToPath(new URL('./read-all.ts', import.meta.url));
+
+export async function measureBaseline(ctx: BenchContext, dir: string, runs: number): Promise<RenderBaseline> {
+  const start: number[] = [];
+  const read: number[] = [];
+  const rss: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    start.push((await runTimedOk(NODE, ['-e', '0'], { timeoutMs: 60_000 })).wallMs);
+    const res = await runTimedOk(NODE, [READ_ALL, dir], { timeoutMs: 10 * 60_000, peakRss: true });
+    read.push(res.wallMs);
+    if (res.peakRssKiB) rss.push(res.peakRssKiB);
+  }
+  ctx.progress(`  baseline: node -e 0 ${median(start).toFixed(0)} ms; reading and parsing every file ${median(read).toFixed(0)} ms (medians)`);
+  return { nodeStartMs: median(start), readAllMs: median(read), readAllPeakRssKiB: rss.length ? max(rss) : undefined };
 }
 
 /** `nft -f SCRIPT` inside the namespace; the wall time of the whole command. */

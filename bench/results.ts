@@ -2,7 +2,7 @@
 // and the generated part of BENCHMARKS.md.
 import type { DaemonResult } from './daemon.ts';
 import type { DataPlaneResult } from './dataplane.ts';
-import type { FloorResult, RenderResult } from './render-floor.ts';
+import type { FloorResult, RenderBaseline, RenderResult } from './render-floor.ts';
 import { percentile } from './stats.ts';
 
 export interface Machine {
@@ -23,6 +23,7 @@ export interface SizeResult {
   render?: RenderResult;
   /** the same with the node flags of the script's #! line (how `npx sluice` and the image run it) */
   renderAsBin?: RenderResult;
+  baseline?: RenderBaseline;
   floor?: FloorResult;
   daemon?: DaemonResult;
   errors: Record<string, string>;
@@ -139,6 +140,7 @@ export function resultsMarkdown(r: Results): string {
   out.push('### Ratios', '', '| ratio | ' + r.sizes.map(sizeLabel).join(' | ') + ' |', '|---|' + r.sizes.map(() => '---|').join(''));
   const row = (name: string, f: (s: SizeResult) => number | undefined) => out.push(`| ${name} | ${r.sizes.map((s) => { const v = f(s); return v === undefined ? '-' : ratio(v); }).join(' | ')} |`);
   row('render / nft floor (medians)', (s) => (s.render && s.floor ? s.render.medianMs / s.floor.firstLoadMedianMs : undefined));
+  row('baseline: reading and parsing the files / nft floor', (s) => (s.baseline && s.floor ? s.baseline.readAllMs / s.floor.firstLoadMedianMs : undefined));
   if (r.sizes.some((s) => s.renderAsBin)) row(`render with \`node ${r.sizes.find((s) => s.renderAsBin)!.renderAsBin!.nodeFlags.join(' ')}\` / nft floor`, (s) => (s.renderAsBin && s.floor ? s.renderAsBin.medianMs / s.floor.firstLoadMedianMs : undefined));
   row('first full sync / nft floor', (s) => (s.daemon?.available && s.floor ? s.daemon.firstFullSyncMs / s.floor.firstLoadMedianMs : undefined));
   const dpr = r.dataplane && 'sluice' in r.dataplane ? r.dataplane : undefined;
@@ -151,8 +153,8 @@ export function resultsMarkdown(r: Results): string {
   out.push('');
 
   out.push('### Render and the nft floor', '',
-    '| services × endpoints | files | render best / median | render peak RSS | same, with the #! line\'s node flags | script | `nft -f` first load best / median | over itself best / median | load avg before → after |',
-    '|---|---|---|---|---|---|---|---|---|');
+    '| services × endpoints | files | render best / median | render peak RSS | same, with the #! line\'s node flags | baseline: `node -e 0` / a node process reading and parsing every file | script | `nft -f` first load best / median | over itself best / median | load avg before → after |',
+    '|---|---|---|---|---|---|---|---|---|---|');
   for (const s of r.sizes) {
     const rd = s.render;
     const rb = s.renderAsBin;
@@ -163,6 +165,7 @@ export function resultsMarkdown(r: Results): string {
       rd ? `${ms(rd.bestMs)} / ${ms(rd.medianMs)}` : '-',
       rd ? mib(rd.peakRssKiB) : '-',
       rb ? `${ms(rb.bestMs)} / ${ms(rb.medianMs)}, ${mib(rb.peakRssKiB)}` : '-',
+      s.baseline ? `${ms(s.baseline.nodeStartMs)} / ${ms(s.baseline.readAllMs)}` : '-',
       rd ? `${(rd.scriptBytes / 2 ** 20).toFixed(1)} MiB, ${n(rd.scriptLines)} lines` : '-',
       f ? `${ms(f.firstLoadBestMs)} / ${ms(f.firstLoadMedianMs)}` : '-',
       f ? `${ms(f.reloadBestMs)} / ${ms(f.reloadMedianMs)}` : '-',

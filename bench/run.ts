@@ -31,7 +31,7 @@ import { createContext, NODE, REPO, shebangFlags, SLUICE, writeBenchConfig } fro
 import { measureDaemon } from './daemon.ts';
 import { measureDataPlane } from './dataplane.ts';
 import { cleanUpAll, installSignalHandlers, onCleanup } from './proc.ts';
-import { measureFloor, measureRender, writeCluster } from './render-floor.ts';
+import { measureBaseline, measureFloor, measureRender, writeCluster } from './render-floor.ts';
 import { formatSummary, summarize, type CpuProfile } from './profile-top.ts';
 import { checkTargets, resultsMarkdown, spliceResults, type Machine, type Results, type SizeResult } from './results.ts';
 
@@ -190,6 +190,7 @@ async function main(): Promise<void> {
     };
     await stage('render', async () => {
       ctx.progress(`render ×${runs}`);
+      size.baseline = await measureBaseline(ctx, gen.dir, runs);
       size.render = await measureRender(ctx, { sluice, nodeFlags: [], dir: gen.dir, config, script, runs });
       if (nodeFlags.length) {
         const asBin = join(ctx.workDir, `render-${services}x${endpoints}-bin.nft`);
