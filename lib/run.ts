@@ -124,11 +124,6 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
 
 /** `sluice cleanup`: removes sluice's tables, and nothing else. */
 export async function cleanup(nft: NftRunner, log: Logger): Promise<void> {
-  const tables = await nft.tables();
-  if (tables.length === 0) {
-    log.info('no sluice tables to remove');
-    return;
-  }
-  await nft.apply(renderCleanup(tables.map((t) => (t.family === 'ip6' ? 'ip6' : 'ip'))));
-  log.info('removed sluice\'s tables', { tables: tables.map((t) => `${t.family} ${t.name}`) });
+  await nft.apply(renderCleanup(['ip', 'ip6']));
+  log.info('removed sluice\'s tables (ip sluice, ip6 sluice), if there were any');
 }

@@ -32,10 +32,16 @@ export function parseNftErrors(stderr: string, script: string): NftErrorLine[] {
 
 export interface TableHandle { family: string; name: string; handle: number }
 
+/** A set every sluice table declares (templates/table.eta), whose handle stands for the table's. */
+const MARKER_SET = 'pod-ranges';
+
 export interface NftRunner {
   /** Applies a script as one transaction; throws NftError when nft refuses it. */
   apply(script: string): Promise<void>;
-  /** sluice's tables as the kernel has them now (name and handle): a deleted or re-created table shows here. */
+  /**
+   * sluice's tables as the kernel has them now, each with the handle of a set every sluice table has:
+   * a table deleted or made anew shows here as missing or with another handle.
+   */
   tables(): Promise<TableHandle[]>;
 }
 
@@ -96,10 +102,17 @@ export function execNft(opts: ExecNftOptions = {}): NftRunner {
       if (r.exitCode !== 0) throw new NftError(r.stderr, parseNftErrors(r.stderr, script));
     },
     async tables() {
-      const r = await execa(nft, ['-j', 'list', 'tables'], { reject: false });
-      if (r.exitCode !== 0) throw new NftError(String(r.stderr), []);
-      const doc = JSON.parse(String(r.stdout)) as { nftables: { table?: TableHandle }[] };
-      return doc.nftables.flatMap((i) => (i.table && i.table.name === 'sluice' ? [{ family: i.table.family, name: i.table.name, handle: i.table.handle }] : []));
+      // `nft list tables` reads the whole ruleset into nft's cache first (4 s at 10,000 services);
+      // listing one small set of a table costs milliseconds and tells the same.
+      const out: TableHandle[] = [];
+      for (const family of ['ip', 'ip6']) {
+        const r = await execa(nft, ['-j', 'list', 'set', family, 'sluice', MARKER_SET], { reject: false });
+        if (r.exitCode !== 0) continue; // no such table (or set): it is not there
+        const doc = JSON.parse(String(r.stdout)) as { nftables: { set?: { handle: number } }[] };
+        const set = doc.nftables.find((i) => i.set)?.set;
+        if (set) out.push({ family, name: 'sluice', handle: set.handle });
+      }
+      return out;
     },
   };
 }
