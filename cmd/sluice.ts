@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=64
 // sluice's command line: parses flags and hands over to lib/; no logic of its own.
+import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile, type ProxyConfig } from '../lib/config/kube-proxy-config.ts';
@@ -79,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
       if (!flags.from) usageError('render needs --from PATH');
       const config = readConfig(flags.config, log);
       const { loadManifests } = await import('../lib/manifests/load.ts');
-      const { renderStore, resolveNodeName } = await import('../lib/render.ts');
+      const { renderStoreChunks, resolveNodeName } = await import('../lib/render.ts');
       let loaded;
       try {
         loaded = loadManifests(flags.from);
@@ -89,8 +90,9 @@ async function main(argv: string[]): Promise<number> {
       }
       for (const n of loaded.notes) log.info(n);
       for (const d of loaded.duplicates) log.warn(d);
-      const script = renderStore(loaded.store, config, resolveNodeName(loaded.store, config, flags.node), log);
-      process.stdout.write(script);
+      for (const chunk of renderStoreChunks(loaded.store, config, resolveNodeName(loaded.store, config, flags.node), log)) {
+        if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+      }
       return 0;
     }
     case 'run': {

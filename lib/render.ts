@@ -5,7 +5,7 @@ import type { Logger } from './log.ts';
 import type { ObjectStore } from './manifests/store.ts';
 import { buildModel } from './model/build.ts';
 import type { Problem, ProxyModel } from './model/types.ts';
-import { renderRuleset } from './nft/templates.ts';
+import { renderRulesetChunks } from './nft/templates.ts';
 import type { Ruleset } from './nft/ir.ts';
 import { planRuleset } from './plan/plan.ts';
 
@@ -36,7 +36,12 @@ export function planFromStore(store: ObjectStore, config: ProxyConfig, nodeName:
 }
 
 export function renderStore(store: ObjectStore, config: ProxyConfig, nodeName: string, log: Logger): string {
+  return [...renderStoreChunks(store, config, nodeName, log)].join('');
+}
+
+/** The script in pieces, to be written as it is made. */
+export function* renderStoreChunks(store: ObjectStore, config: ProxyConfig, nodeName: string, log: Logger): Generator<string> {
   const { model, ruleset } = planFromStore(store, config, nodeName);
   reportModel(model, config, log);
-  return renderRuleset(ruleset);
+  yield* renderRulesetChunks(ruleset);
 }

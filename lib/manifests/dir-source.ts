@@ -1,12 +1,17 @@
 // A manifest file or folder as an object source: read once, then watched, so that adding, editing
 // or removing a file changes the objects (and so the rules). What `sluice run --from` reads.
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { objectKey, OBJECT_KINDS, type KubeObject, type ObjectKind, type ObjectSink, type ObjectSource } from '../k8s/objects.ts';
 import type { Logger } from '../log.ts';
 import { isManifestFile, manifestFiles, readManifestFile } from './read.ts';
 
-interface Held { obj: KubeObject; json: string }
+/** An object as one file defines it, with a digest of its content to tell a real change from a rewrite. */
+interface Held { obj: KubeObject; digest: string }
+
+// A digest rather than the JSON text itself: at 10,000 services the texts alone take megabytes.
+const digestOf = (obj: KubeObject) => createHash('sha1').update(JSON.stringify(obj)).digest('base64');
 
 /** Files in the order a folder is read (each folder's entries by name), so the first definition of an object wins. */
 function compareFiles(a: string, b: string): number {
@@ -155,7 +160,7 @@ export class ManifestDirSource implements ObjectSource {
         this.log.warn(`${id} in ${relative(this.root, file) || file} skipped: defined twice in that file`);
         continue;
       }
-      objects.set(id, { obj, json: JSON.stringify(obj) });
+      objects.set(id, { obj, digest: digestOf(obj) });
     }
     this.apply(file, objects);
   }
@@ -179,8 +184,8 @@ export class ManifestDirSource implements ObjectSource {
         this.log.warn(`${id} in ${relative(this.root, file)} skipped: already defined in ${relative(this.root, winner)}`);
       }
       const held = this.byFile.get(winner)!.get(id)!;
-      if (this.current.get(id) === held.json) continue;
-      this.current.set(id, held.json);
+      if (this.current.get(id) === held.digest) continue;
+      this.current.set(id, held.digest);
       this.sink!.upsert(held.obj);
     }
   }

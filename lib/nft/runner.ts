@@ -32,12 +32,26 @@ export function parseNftErrors(stderr: string, script: string): NftErrorLine[] {
 
 export interface TableHandle { family: string; name: string; handle: number }
 
+/**
+ * A script: its text, or a way to make its text in pieces (a full ruleset at 10,000 services is
+ * megabytes, written to nft a piece at a time and never held whole).
+ */
+export type Script = string | { chunks(): Iterable<string> };
+
+export function scriptChunks(script: Script): Iterable<string> {
+  return typeof script === 'string' ? [script] : script.chunks();
+}
+
+export function scriptText(script: Script): string {
+  return typeof script === 'string' ? script : [...script.chunks()].join('');
+}
+
 /** A set every sluice table declares (templates/table.eta), whose handle stands for the table's. */
 const MARKER_SET = 'pod-ranges';
 
 export interface NftRunner {
   /** Applies a script as one transaction; throws NftError when nft refuses it. */
-  apply(script: string): Promise<void>;
+  apply(script: Script): Promise<void>;
   /**
    * sluice's tables as the kernel has them now, each with the handle of a set every sluice table has:
    * a table deleted or made anew shows here as missing or with another handle.
@@ -57,7 +71,7 @@ export interface ExecNftOptions {
  * prefix of a transaction is often a valid transaction. A file is written whole before nft starts;
  * and with its name removed at once, nothing is left behind whenever sluice dies.
  */
-async function unnamedFile(script: string): Promise<FileHandle> {
+async function unnamedFile(script: Script): Promise<FileHandle> {
   const path = join(tmpdir(), `sluice-${process.pid}-${randomBytes(8).toString('hex')}.nft`);
   const writer = await open(path, 'wx', 0o600);
   let reader;
@@ -67,7 +81,7 @@ async function unnamedFile(script: string): Promise<FileHandle> {
     await unlink(path);
   }
   try {
-    await writer.writeFile(script);
+    for (const chunk of scriptChunks(script)) await writer.write(chunk);
   } catch (e) {
     await reader.close();
     throw e;
@@ -99,7 +113,8 @@ export function execNft(opts: ExecNftOptions = {}): NftRunner {
       } finally {
         await input.close();
       }
-      if (r.exitCode !== 0) throw new NftError(r.stderr, parseNftErrors(r.stderr, script));
+      // The script is made again only to quote the lines nft points at.
+      if (r.exitCode !== 0) throw new NftError(r.stderr, parseNftErrors(r.stderr, scriptText(script)));
     },
     async tables() {
       // `nft list tables` reads the whole ruleset into nft's cache first (4 s at 10,000 services);
@@ -122,10 +137,11 @@ export class FakeNft implements NftRunner {
   readonly scripts: string[] = [];
   failures: string[] = [];
   handles: TableHandle[] = [{ family: 'ip', name: 'sluice', handle: 1 }, { family: 'ip6', name: 'sluice', handle: 1 }];
-  async apply(script: string): Promise<void> {
+  async apply(script: Script): Promise<void> {
+    const text = scriptText(script);
     const failure = this.failures.shift();
-    if (failure !== undefined) throw new NftError(failure, parseNftErrors(failure, script));
-    this.scripts.push(script);
+    if (failure !== undefined) throw new NftError(failure, parseNftErrors(failure, text));
+    this.scripts.push(text);
   }
   async tables(): Promise<TableHandle[]> {
     return this.handles;

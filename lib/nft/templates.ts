@@ -32,9 +32,37 @@ function rule(): (data: object) => string {
   return ruleTemplate;
 }
 
-/** The whole ruleset as one `nft -f` script that replaces sluice's tables atomically. */
+/** Maps, sets and chains per table block: a full script is made and written a block at a time. */
+const OBJECTS_PER_BLOCK = 500;
+
+/**
+ * The whole ruleset as an `nft -f` script that replaces sluice's tables atomically, in pieces: at
+ * 10,000 services the script is megabytes, and it need never be in memory whole. Per table: the
+ * skeleton (sets, base chains), then blocks of per-service maps, sets and chains (nft takes several
+ * blocks of one table), then the elements of the shared sets and maps.
+ */
+export function* renderRulesetChunks(ruleset: Ruleset): Generator<string> {
+  const e = engine();
+  yield e.render('ruleset-header', ruleset);
+  for (const t of ruleset.tables) {
+    yield e.render('table', { t });
+    const objects = [...t.endpointMaps, ...t.affinitySets, ...t.chains];
+    for (let i = 0; i < objects.length; i += OBJECTS_PER_BLOCK) {
+      const part = new Set(objects.slice(i, i + OBJECTS_PER_BLOCK));
+      yield e.render('table-objects', {
+        t, rule: rule(),
+        endpointMaps: t.endpointMaps.filter((m) => part.has(m)),
+        affinitySets: t.affinitySets.filter((s) => part.has(s)),
+        chains: t.chains.filter((c) => part.has(c)),
+      });
+    }
+    yield e.render('table-elements', { t, chunk: ELEMENT_CHUNK });
+  }
+}
+
+/** The whole ruleset as one string (see renderRulesetChunks). */
 export function renderRuleset(ruleset: Ruleset): string {
-  return engine().render('ruleset', { ...ruleset, chunk: ELEMENT_CHUNK, rule: rule() });
+  return [...renderRulesetChunks(ruleset)].join('');
 }
 
 /**

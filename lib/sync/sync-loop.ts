@@ -10,8 +10,8 @@ import type { Problem, ProxyModel } from '../model/types.ts';
 import { categorize } from '../model/usable.ts';
 import { diffRulesets, isEmptyTransaction } from '../nft/diff.ts';
 import type { Ruleset } from '../nft/ir.ts';
-import { NftError, type NftRunner, type TableHandle } from '../nft/runner.ts';
-import { renderRuleset, renderTransaction } from '../nft/templates.ts';
+import { NftError, type NftRunner, type Script, type TableHandle } from '../nft/runner.ts';
+import { renderRulesetChunks, renderTransaction } from '../nft/templates.ts';
 import { describeProblem } from '../render.ts';
 import { planRuleset } from '../plan/plan.ts';
 import { buildModel } from '../model/build.ts';
@@ -175,9 +175,13 @@ export class SyncLoop {
     }
     const full = tx.kind === 'full';
     if (full) this.o.log.info('full sync: replacing sluice\'s tables', { reason: tx.reason, servicePorts: model.servicePorts.length });
-    const script = tx.kind === 'full' ? renderRuleset(ruleset) : renderTransaction(tx.tables, ruleset);
-    const lines = countLines(script);
-    if (full) this.o.log.info('applying the full ruleset', { lines, renderedInMs: this.clock.now() - started });
+    // A full ruleset goes to nft in pieces, made as they are written; a transaction is small.
+    let lines = 0;
+    const script: Script = tx.kind === 'full'
+      ? { *chunks() { lines = 0; for (const c of renderRulesetChunks(ruleset)) { lines += countLines(c); yield c; } } }
+      : renderTransaction(tx.tables, ruleset);
+    if (typeof script === 'string') lines = countLines(script);
+    if (full) this.o.log.info('applying the full ruleset', { plannedInMs: this.clock.now() - started });
     const progress = full ? this.reportProgress(started) : undefined;
     try {
       await this.o.nft.apply(script);
@@ -196,13 +200,13 @@ export class SyncLoop {
     }
     const durationMs = this.clock.now() - started;
     this.recordSuccess(model, full, durationMs, lines);
-    if (!full) this.o.log.debug('partial sync transaction', { transaction: script });
+    if (typeof script === 'string') this.o.log.debug('partial sync transaction', { transaction: script });
     this.o.log.info(full ? 'full sync' : 'partial sync', {
       kind: full ? 'full' : 'partial', durationMs, lines, servicePorts: model.servicePorts.length,
       serviceChanges: changes.service, endpointChanges: changes.endpoint,
     });
     this.done();
-    this.o.onSync?.({ kind: full ? 'full' : 'partial', ok: true, lines, durationMs, script, model });
+    this.o.onSync?.({ kind: full ? 'full' : 'partial', ok: true, lines, durationMs, script: typeof script === 'string' ? script : undefined, model });
     if (this.o.conntrack) await this.o.conntrack.delete(conntrackDeletions(before, model));
   }
 
@@ -224,7 +228,7 @@ export class SyncLoop {
     this.o.metrics?.syncProxyRulesLastTimestamp.set(this.clock.now() / 1000);
   }
 
-  private failed(e: Error, script: string, full: boolean, started: number, model: ProxyModel) {
+  private failed(e: Error, script: Script, full: boolean, started: number, model: ProxyModel) {
     const durationMs = this.clock.now() - started;
     const lines = e instanceof NftError ? e.lines : [];
     this.o.log.error('nft rejected the sync; the next sync replaces the tables', {
@@ -235,7 +239,8 @@ export class SyncLoop {
     this.needFull = { reason: 'the previous sync failed' };
     // Retry after minSyncPeriod, as for any change.
     this.queuedAt ??= this.clock.now();
-    this.o.onSync?.({ kind: full ? 'full' : 'partial', ok: false, lines: countLines(script), durationMs, script, model, error: e });
+    const text = typeof script === 'string' ? script : undefined;
+    this.o.onSync?.({ kind: full ? 'full' : 'partial', ok: false, lines: text ? countLines(text) : 0, durationMs, script: text, model, error: e });
   }
 
   private recordSuccess(model: ProxyModel, full: boolean, durationMs: number, lines: number) {

@@ -5,7 +5,7 @@ import { parseConfig } from '../../lib/config/kube-proxy-config.ts';
 import type { KubeObject } from '../../lib/k8s/objects.ts';
 import { recordingLogger } from '../../lib/log.ts';
 import { ObjectStore } from '../../lib/manifests/store.ts';
-import { FakeNft } from '../../lib/nft/runner.ts';
+import { FakeNft, scriptText, type Script } from '../../lib/nft/runner.ts';
 import { renderRuleset } from '../../lib/nft/templates.ts';
 import { planFromStore } from '../../lib/render.ts';
 import { SyncLoop, type SyncOutcome } from '../../lib/sync/sync-loop.ts';
@@ -45,7 +45,8 @@ class RecordingNft extends FakeNft {
     super();
     this.clock = clock;
   }
-  override async apply(script: string): Promise<void> {
+  override async apply(given: Script): Promise<void> {
+    const script = scriptText(given);
     this.times.push(this.clock.now());
     if (this.gate) await this.gate;
     try {
