@@ -1,7 +1,8 @@
 // Stage 4: the data plane. A lab (lib/lab: a client, node1 with two pods) with the N-service
 // ruleset on node1 whose first and last services are backed by the lab's pods; new TCP connections
-// per second from the client to the first service, the last one, and straight to the pods. Then the
-// same services as kube-proxy iptables-mode rules (sluice's tables removed first) and the same three.
+// per second from the client to the first service, the last one, and straight to the pods, the three
+// taking turns within each run. Then the same services as kube-proxy iptables-mode rules (sluice's
+// tables removed first) and the same three.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,22 +13,18 @@ import { labEndpoints, writeLabCluster } from './lab-cluster.ts';
 import { onCleanup, runTimed, runTimedOk } from './proc.ts';
 import { renderArgs } from './render-floor.ts';
 import { median } from './stats.ts';
+import type { RateReport, TargetCount } from './connect-rate.ts';
 import { serviceIP, type SynthOptions } from './synth.ts';
 
 const CONNECT_RATE = fileURLToPath(new URL('./connect-rate.ts', import.meta.url));
 const POD_PORT = 8080;
+/** How long each target's turn lasts in a client run (bench/connect-rate.ts). */
+const SLICE_MS = 250;
 const SERVICE_PORT = 80;
 
 export type TargetName = 'first' | 'last' | 'direct';
 
-export interface RateSample {
-  completed: number;
-  failed: number;
-  timedOut: number;
-  errors: Record<string, number>;
-  elapsedMs: number;
-  perSecond: number;
-}
+export type RateSample = TargetCount;
 
 export interface ModeResult {
   /** wall time to load the rules into node1 (nft -f, or iptables-restore) */
@@ -44,7 +41,9 @@ export interface ModeResult {
 export interface DataPlaneResult {
   services: number;
   endpoints: number;
+  /** per target and round */
   seconds: number;
+  sliceMs: number;
   parallel: number;
   targets: Record<TargetName, string>;
   sluice: ModeResult;
@@ -105,6 +104,7 @@ export async function measureDataPlane(ctx: BenchContext, o: DataPlaneOptions): 
       services: o.synth.services,
       endpoints: o.synth.endpoints,
       seconds: o.seconds,
+      sliceMs: SLICE_MS,
       parallel: o.parallel,
       targets: {
         first: `${targets.first.hosts.join(',')}:${targets.first.port} (svc-0)`,
@@ -133,20 +133,21 @@ async function checkAnswers(lab: Lab, targets: Record<TargetName, { hosts: strin
 async function measureMode(ctx: BenchContext, lab: Lab, targets: Record<TargetName, { hosts: string[]; port: number }>, o: DataPlaneOptions, mode: string, loadMs: number): Promise<ModeResult> {
   const names: TargetName[] = ['first', 'last', 'direct'];
   const samples: Record<TargetName, RateSample[]> = { first: [], last: [], direct: [] };
-  // Rounds interleave the targets, so a burst of load from elsewhere on the machine hits all three,
-  // and each round starts with the next target, so no target is always measured first.
   for (let round = 0; round < o.rounds; round++) {
-    for (const name of [...names.slice(round % 3), ...names.slice(0, round % 3)]) {
-      await lab.exec(lab.node1.ns, 'conntrack', ['-F']).catch(() => undefined);
-      const t = targets[name];
-      const args = ['netns', 'exec', lab.client.ns, NODE, CONNECT_RATE, '--hosts', t.hosts.join(','), '--port', String(t.port),
-        '--seconds', String(o.seconds), '--parallel', String(o.parallel)];
-      const r = await runTimed('ip', args, { timeoutMs: o.seconds * 1000 + 30_000 });
-      if (r.exitCode !== 0) throw new Error(`connect-rate to ${name} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
-      const sample = JSON.parse(r.stdout) as RateSample;
-      samples[name].push(sample);
-      ctx.progress(`  ${mode} round ${round + 1}/${o.rounds} ${name}: ${Math.round(sample.perSecond)} conn/s (${sample.completed} in ${(sample.elapsedMs / 1000).toFixed(1)} s, ${sample.failed} failed, ${sample.timedOut} timed out)`);
-    }
+    await lab.exec(lab.node1.ns, 'conntrack', ['-F']).catch(() => undefined);
+    // One client run per round, the targets taking turns of SLICE_MS; each round starts with the next one.
+    const order = [...names.slice(round % 3), ...names.slice(0, round % 3)];
+    const args = ['netns', 'exec', lab.client.ns, NODE, CONNECT_RATE, '--seconds', String(o.seconds), '--slice-ms', String(SLICE_MS),
+      '--parallel', String(o.parallel), ...order.flatMap((n) => ['--target', `${n}=${targets[n].hosts.join(',')}:${targets[n].port}`])];
+    const r = await runTimed('ip', args, { timeoutMs: 3 * o.seconds * 1000 + 30_000 });
+    if (r.exitCode !== 0) throw new Error(`connect-rate failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+    const report = JSON.parse(r.stdout) as RateReport;
+    for (const n of names) samples[n].push(report.targets[n]);
+    const line = names.map((n) => {
+      const t = report.targets[n];
+      return `${n} ${Math.round(t.perSecond)}${t.failed + t.timedOut ? ` (${t.failed} failed, ${t.timedOut} timed out)` : ''}`;
+    }).join(', ');
+    ctx.progress(`  ${mode} round ${round + 1}/${o.rounds}: ${line} conn/s`);
   }
   const rounds = Object.fromEntries(names.map((n) => [n, samples[n].map((s) => s.perSecond)])) as Record<TargetName, number[]>;
   const perSecond = Object.fromEntries(names.map((n) => [n, median(rounds[n])])) as Record<TargetName, number>;

@@ -208,7 +208,7 @@ export function resultsMarkdown(r: Results): string {
   else if ('error' in dp) out.push(`**Failed**: ${dp.error}`);
   else if ('skipped' in dp) out.push(`Skipped: ${dp.skipped}.`);
   else {
-    out.push(`${n(dp.services)} services × ${dp.endpoints} endpoints on node1; new TCP connections per second from the client, ${dp.parallel} at a time, ${dp.seconds} s per measurement; the median of ${dp.sluice.rounds.first.length} interleaved rounds, every round in brackets. The ratios are medians of the ratios within each round.`, '');
+    out.push(`${n(dp.services)} services × ${dp.endpoints} endpoints on node1; new TCP connections per second from the client, ${dp.parallel} at a time; in each round the three targets take turns of ${dp.sliceMs} ms for ${dp.seconds} s each. The rate is the median of ${dp.sluice.rounds.first.length} rounds (every round in brackets); a ratio is the median of the ratios within each round.`, '');
     out.push('| ruleset on node1 | load time | 1st service | last service | direct to the pods | last / first | last / direct | first / direct |', '|---|---|---|---|---|---|---|---|');
     for (const [name, mode] of [['sluice (nftables verdict map)', dp.sluice], ['kube-proxy iptables mode (iptables-nft)', dp.iptables]] as const) {
       const p = mode.perSecond;

@@ -2,8 +2,8 @@
 // and the generated block of BENCHMARKS.md.
 //
 //   node bench/run.ts [--sizes 1000,10000] [--endpoints 10] [--runs 3] [--changes 20]
-//                     [--only render,floor,run,dataplane] [--dp-services N] [--dp-seconds 2]
-//                     [--dp-parallel 64] [--dp-rounds 7] [--out bench/results.json] [--md BENCHMARKS.md]
+//                     [--only render,floor,run,dataplane] [--dp-services N] [--dp-seconds 4]
+//                     [--dp-parallel 64] [--dp-rounds 5] [--out bench/results.json] [--md BENCHMARKS.md]
 //                     [--no-md] [--work-dir bench/out] [--at REV | --sluice PATH] [--profile-run]
 //                     [--node-flags FLAGS]
 //
@@ -110,9 +110,9 @@ async function main(): Promise<void> {
       changes: { type: 'string', default: '20' },
       only: { type: 'string', default: STAGES.join(',') },
       'dp-services': { type: 'string' },
-      'dp-seconds': { type: 'string', default: '2' },
+      'dp-seconds': { type: 'string', default: '4' },
       'dp-parallel': { type: 'string', default: '64' },
-      'dp-rounds': { type: 'string', default: '7' },
+      'dp-rounds': { type: 'string', default: '5' },
       out: { type: 'string', default: join(REPO, 'bench', 'results.json') },
       md: { type: 'string', default: join(REPO, 'BENCHMARKS.md') },
       'no-md': { type: 'boolean', default: false },
