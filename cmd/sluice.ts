@@ -98,16 +98,16 @@ async function main(argv: string[]): Promise<number> {
     case 'run': {
       const config = readConfig(flags.config, log);
       const nodeName = flags.node ?? config.hostnameOverride ?? hostname().toLowerCase();
+      // Signals are caught from the start: one that comes while sluice is still starting stops it once started.
+      const signalled = new Promise<string>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
       const { runProxy } = await import('../lib/run.ts');
       const proxy = await runProxy({ config, nodeName, log, from: flags.from, kubeconfig: flags.kubeconfig });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          log.info('stopping; the rules stay in place', { signal });
-          proxy.stop().then(resolve, resolve);
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
+      const signal = await signalled;
+      log.info('stopping; the rules stay in place', { signal });
+      await proxy.stop();
       return 0;
     }
     case 'diff': {

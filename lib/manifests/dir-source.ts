@@ -114,8 +114,14 @@ export class ManifestDirSource implements ObjectSource {
 
   private changedPath(path: string) {
     if (this.stopped) return;
-    // What the first read skips (hidden files and folders, editors' temporary files) is skipped here too.
-    if (relative(this.root, path).split(sep).some((part) => part.startsWith('.'))) return;
+    // What the first read skips (hidden files and folders, editors' temporary files) is skipped here too,
+    // but for Kubernetes' atomic writer, which updates a mounted ConfigMap by swapping a hidden `..data`
+    // link that the visible files point through: then the folder holding it is read again.
+    const parts = relative(this.root, path).split(sep);
+    if (parts.some((part) => part.startsWith('.'))) {
+      if (parts[parts.length - 1].startsWith('..') && !parts.slice(0, -1).some((p) => p.startsWith('.'))) this.changedPath(dirname(path));
+      return;
+    }
     if (!existsSync(path)) {
       // A file, or a whole folder, went away: forget every file at or below it.
       this.unwatch(path);
@@ -152,6 +158,11 @@ export class ManifestDirSource implements ObjectSource {
   private readFile(file: string) {
     if (!isManifestFile(file.split('/').pop() ?? '')) return;
     const r = readManifestFile(file);
+    if (r.unreadable && this.byFile.has(file)) {
+      // Most often a file caught half written, or a typo: its services keep their rules until it reads again.
+      for (const n of r.notes) this.log.warn(`${n}; keeping the objects it defined before`);
+      return;
+    }
     for (const n of r.notes) this.log.info(n);
     const objects = new Map<string, Held>();
     for (const obj of r.objects) {

@@ -18,6 +18,8 @@ export interface FileObjects {
   objects: KubeObject[];
   /** Said once per file: parse errors, kinds sluice does not read. */
   notes: string[];
+  /** The file could not be read or parsed at all. */
+  unreadable?: boolean;
 }
 
 export function isManifestFile(name: string): boolean {
@@ -32,8 +34,18 @@ export function manifestFiles(path: string): string[] {
   for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (entry.name.startsWith('.')) continue;
     const full = join(path, entry.name);
-    if (entry.isDirectory()) out.push(...manifestFiles(full));
-    else if (entry.isFile() && isManifestFile(entry.name)) out.push(full);
+    // Links are followed: a ConfigMap mounted as a volume is a folder of links into a hidden `..data`.
+    let kind: 'dir' | 'file' | 'other' = entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : 'other';
+    if (entry.isSymbolicLink()) {
+      try {
+        const st = statSync(full);
+        kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+      } catch {
+        continue; // a dangling link
+      }
+    }
+    if (kind === 'dir') out.push(...manifestFiles(full));
+    else if (kind === 'file' && isManifestFile(entry.name)) out.push(full);
   }
   return out;
 }
@@ -45,7 +57,7 @@ export function readManifestFile(file: string): FileObjects {
     const text = readFileSync(file, 'utf8');
     docs = file.endsWith('.json') ? [JSON.parse(text)] : yaml.loadAll(text);
   } catch (e) {
-    return { objects: [], notes: [`${file}: skipped, not readable as ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`] };
+    return { objects: [], unreadable: true, notes: [`${file}: skipped, not readable as ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`] };
   }
   const objects: KubeObject[] = [];
   const take = (doc: any, where: string, listKind?: string) => {

@@ -2,7 +2,7 @@
 // tools change them (in place, by renaming a new file over the old one, by moving folders), each
 // change seen, however many times the same file is replaced.
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recordingLogger } from '../../lib/log.ts';
@@ -118,5 +118,36 @@ describe('ManifestDirSource', () => {
     await eventually(() => expect(services(store)).toEqual(['a', 'b']), { timeoutMs: 2000 });
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(services(store)).toEqual(['a', 'b']);
+  });
+
+  test('a ConfigMap volume: links into a hidden ..data folder, updated by swapping the ..data link', async () => {
+    const dir = workspace();
+    const version = (n: number, ip: string) => {
+      mkdirSync(join(dir, `..v${n}`));
+      writeFileSync(join(dir, `..v${n}`, 'web.yaml'), service('web', ip));
+    };
+    version(1, '10.96.0.1');
+    symlinkSync(`..v1`, join(dir, '..data'));
+    symlinkSync(join('..data', 'web.yaml'), join(dir, 'web.yaml'));
+    const store = await watching(dir);
+    expect(clusterIP(store, 'web')).toBe('10.96.0.1');
+    // The kubelet's atomic writer: a new hidden folder, a new link, renamed over ..data.
+    version(2, '10.96.0.2');
+    symlinkSync(`..v2`, join(dir, '..data_tmp'));
+    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    await eventually(() => expect(clusterIP(store, 'web')).toBe('10.96.0.2'), { timeoutMs: 2000 });
+  });
+
+  test('a file that stops parsing keeps its objects until it parses again', async () => {
+    const dir = workspace();
+    writeFileSync(join(dir, 'web.yaml'), service('web', '10.96.0.1'));
+    writeFileSync(join(dir, 'api.yaml'), service('api', '10.96.0.9'));
+    const store = await watching(dir);
+    replace(join(dir, 'web.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: { name: web\n');
+    replace(join(dir, 'api.yaml'), service('api', '10.96.0.8'));
+    await eventually(() => expect(clusterIP(store, 'api')).toBe('10.96.0.8'), { timeoutMs: 2000 });
+    expect(clusterIP(store, 'web')).toBe('10.96.0.1');
+    replace(join(dir, 'web.yaml'), service('web', '10.96.0.2'));
+    await eventually(() => expect(clusterIP(store, 'web')).toBe('10.96.0.2'), { timeoutMs: 2000 });
   });
 });
