@@ -22,6 +22,8 @@ export interface EndpointChange {
   syncDurationMs?: number;
   /** write to that sync's log line arriving (sluice logs it once nft has returned) */
   syncLoggedAfterMs?: number;
+  /** sluice's resident set once the change was in (a trend over the changes shows growth) */
+  rssKiB?: number;
 }
 
 export type DaemonResult =
@@ -214,9 +216,10 @@ export async function measureDaemon(ctx: BenchContext, o: DaemonOptions): Promis
         syncKind: sync?.report.kind,
         syncDurationMs: sync?.report.durationMs,
         syncLoggedAfterMs: sync ? sync.at - written : undefined,
+        rssKiB: vmRSSKiB(daemon.pid!),
       };
       changes.push(change);
-      ctx.progress(`  change ${k + 1}/${o.changes} (svc-${service}): ${change.latencyMs === null ? 'never seen' : `${change.latencyMs.toFixed(0)} ms`} (${change.detectedBy}; ${change.syncKind ?? '?'} sync of ${change.syncDurationMs ?? '?'} ms logged ${change.syncLoggedAfterMs === undefined ? '?' : Math.round(change.syncLoggedAfterMs)} ms after the write)`);
+      ctx.progress(`  change ${k + 1}/${o.changes} (svc-${service}): ${change.latencyMs === null ? 'never seen' : `${change.latencyMs.toFixed(0)} ms`} (${change.detectedBy}; ${change.syncKind ?? '?'} sync of ${change.syncDurationMs ?? '?'} ms logged ${change.syncLoggedAfterMs === undefined ? '?' : Math.round(change.syncLoggedAfterMs)} ms after the write; RSS ${change.rssKiB === undefined ? '?' : Math.round(change.rssKiB / 1024)} MiB)`);
       await sleep(o.gapMs);
     }
 
