@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=8 --expose-gc
 // sluice's command line: parses flags and hands over to lib/; no logic of its own.
 import { once } from 'node:events';
 import { hostname } from 'node:os';

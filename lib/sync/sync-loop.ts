@@ -18,6 +18,7 @@ import { buildModel } from '../model/build.ts';
 import type { SluiceMetrics } from '../serve/metrics.ts';
 import type { ProxyHealth } from '../serve/health.ts';
 import { conntrackDeletions, type Conntrack } from './conntrack.ts';
+import { collectIfGrown } from './heap.ts';
 import { realClock, type Clock } from '../clock.ts';
 
 /** How often the tables are replaced whole even when nothing seems amiss (kube-proxy's full-sync period). */
@@ -208,6 +209,8 @@ export class SyncLoop {
     this.done();
     this.o.onSync?.({ kind: full ? 'full' : 'partial', ok: true, lines, durationMs, script: typeof script === 'string' ? script : undefined, model });
     if (this.o.conntrack) await this.o.conntrack.delete(conntrackDeletions(before, model));
+    // Outside the sync's own time: the rules are in the kernel already.
+    setImmediate(() => collectIfGrown());
   }
 
   /** A full sync of a large cluster takes seconds in nft: say so every few seconds until it is done. */

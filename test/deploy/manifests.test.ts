@@ -189,7 +189,7 @@ describe('deploy manifests', () => {
       expect(lines.some((l) => /^RUN npm ci .*--omit=dev/.test(l))).toBe(true);
       expect(lines).toContain('COPY package.json package-lock.json ./');
       const json = (prefix: string) => JSON.parse(lines.find((l) => l.startsWith(prefix + ' '))!.slice(prefix.length + 1));
-      expect([...json('ENTRYPOINT'), ...json('CMD')]).toEqual(['node', '--max-semi-space-size=8', 'cmd/sluice.ts', 'run']);
+      expect([...json('ENTRYPOINT'), ...json('CMD')]).toEqual(['node', '--max-semi-space-size=8', '--expose-gc', 'cmd/sluice.ts', 'run']);
     });
 
     test('copies only what exists in the repository, the entry point included', () => {
