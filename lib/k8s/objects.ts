@@ -11,6 +11,8 @@ export interface ObjectMeta {
   creationTimestamp?: unknown;
   deletionTimestamp?: unknown;
   resourceVersion?: unknown;
+  /** Only endpoints.kubernetes.io/last-change-trigger-time is kept, for the network programming latency. */
+  annotations?: Record<string, unknown>;
 }
 
 /** A Kubernetes object as sluice keeps it: kind, metadata and the spec/status parts it reads. */
@@ -27,6 +29,9 @@ export interface KubeObject {
   // Endpoints (v1)
   subsets?: unknown;
 }
+
+/** When the change that led to an EndpointSlice's latest version happened (set by the control plane). */
+export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
 
 /** namespace/name, or name for cluster-scoped objects: the key objects are stored under. */
 export function objectKey(obj: { metadata?: ObjectMeta }): string {
@@ -52,8 +57,11 @@ export function slimObject(kind: ObjectKind, raw: any): KubeObject {
   switch (kind) {
     case 'Service':
       return { kind, metadata, spec: raw.spec, status: raw.status ? { loadBalancer: raw.status.loadBalancer } : undefined };
-    case 'EndpointSlice':
+    case 'EndpointSlice': {
+      const trigger = m.annotations?.[TRIGGER_TIME_ANNOTATION];
+      if (trigger !== undefined) metadata.annotations = { [TRIGGER_TIME_ANNOTATION]: trigger };
       return { kind, metadata, addressType: raw.addressType, endpoints: raw.endpoints, ports: raw.ports };
+    }
     case 'Endpoints':
       return { kind, metadata, subsets: raw.subsets };
     case 'Node':

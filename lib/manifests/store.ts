@@ -10,11 +10,11 @@ export class ObjectStore implements ObjectSink {
   /** Bumped on every change, so a sync loop can tell whether anything happened since it last looked. */
   generation = 0;
   /** Called after every change (the sync loop coalesces them). */
-  onChange?: (kind: ObjectKind) => void;
+  onChange?: (kind: ObjectKind, obj?: KubeObject) => void;
 
   upsert(obj: KubeObject): void {
     this.byKind.get(obj.kind)!.set(objectKey(obj), obj);
-    this.changed(obj.kind);
+    this.changed(obj.kind, obj);
   }
 
   remove(kind: ObjectKind, key: string): void {
@@ -47,8 +47,8 @@ export class ObjectStore implements ObjectSink {
     };
   }
 
-  private changed(kind: ObjectKind) {
+  private changed(kind: ObjectKind, obj?: KubeObject) {
     this.generation++;
-    this.onChange?.(kind);
+    this.onChange?.(kind, obj);
   }
 }

@@ -3,7 +3,7 @@
 // still the ones it wrote, and each sync sends one transaction with only what changed. After a
 // failure the next sync replaces the tables whole.
 import type { ProxyConfig } from '../config/kube-proxy-config.ts';
-import type { ObjectKind } from '../k8s/objects.ts';
+import { TRIGGER_TIME_ANNOTATION, type KubeObject, type ObjectKind } from '../k8s/objects.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../manifests/store.ts';
 import type { Problem, ProxyModel } from '../model/types.ts';
@@ -70,6 +70,8 @@ export class SyncLoop {
   private started = false;
   private pendingChanges = { service: 0, endpoint: 0 };
   private reportedProblems = new Set<string>();
+  /** When the changes waiting to be synced happened in the cluster (EndpointSlices' trigger time). */
+  private triggers: { at: number; family: 'IPv4' | 'IPv6' }[] = [];
 
   constructor(o: SyncLoopOptions) {
     this.o = o;
@@ -78,7 +80,7 @@ export class SyncLoop {
 
   /** Starts syncing once Services and EndpointSlices have been listed; the store's changes drive it. */
   start(): void {
-    this.o.store.onChange = (kind) => this.changed(kind);
+    this.o.store.onChange = (kind, obj) => this.changed(kind, obj);
     this.schedulePeriodic();
     this.maybeBegin();
   }
@@ -103,7 +105,12 @@ export class SyncLoop {
     this.request();
   }
 
-  private changed(kind: ObjectKind) {
+  private changed(kind: ObjectKind, obj?: KubeObject) {
+    const trigger = obj?.metadata.annotations?.[TRIGGER_TIME_ANNOTATION];
+    if (typeof trigger === 'string') {
+      const at = Date.parse(trigger);
+      if (Number.isFinite(at)) this.triggers.push({ at, family: obj!.addressType === 'IPv6' ? 'IPv6' : 'IPv4' });
+    }
     if (kind === 'Service') {
       this.pendingChanges.service++;
       this.o.metrics?.serviceChangesTotal.inc();
@@ -157,6 +164,8 @@ export class SyncLoop {
     this.queuedAt = undefined;
     const changes = this.pendingChanges;
     this.pendingChanges = { service: 0, endpoint: 0 };
+    const triggers = this.triggers;
+    this.triggers = [];
     this.o.metrics?.serviceChangesPending.set(0);
     this.o.metrics?.endpointChangesPending.set(0);
 
@@ -170,6 +179,7 @@ export class SyncLoop {
 
     const tx = this.needFull ? { kind: 'full' as const, reason: this.needFull.reason } : diffRulesets(this.applied?.ruleset, ruleset);
     if (isEmptyTransaction(tx)) {
+      this.observeProgramming(triggers);
       this.applied = { ruleset, model };
       this.done();
       return;
@@ -187,6 +197,7 @@ export class SyncLoop {
     try {
       await this.o.nft.apply(script);
     } catch (e) {
+      this.triggers.unshift(...triggers); // still waiting for the kernel
       this.failed(e as Error, script, full, started, model);
       return;
     } finally {
@@ -201,6 +212,7 @@ export class SyncLoop {
     }
     const durationMs = this.clock.now() - started;
     this.recordSuccess(model, full, durationMs, lines);
+    this.observeProgramming(triggers);
     if (typeof script === 'string') this.o.log.debug('partial sync transaction', { transaction: script });
     this.o.log.info(full ? 'full sync' : 'partial sync', {
       kind: full ? 'full' : 'partial', durationMs, lines, servicePorts: model.servicePorts.length,
@@ -211,6 +223,12 @@ export class SyncLoop {
     if (this.o.conntrack) await this.o.conntrack.delete(conntrackDeletions(before, model));
     // Outside the sync's own time: the rules are in the kernel already.
     setImmediate(() => collectIfGrown());
+  }
+
+  /** kube-proxy's network programming latency: from a change in the cluster to its rules in the kernel. */
+  private observeProgramming(triggers: { at: number; family: 'IPv4' | 'IPv6' }[]) {
+    const now = Date.now();
+    for (const t of triggers) this.o.metrics?.networkProgrammingDuration.observe({ ip_family: t.family }, Math.max(0, now - t.at) / 1000);
   }
 
   /** A full sync of a large cluster takes seconds in nft: say so every few seconds until it is done. */

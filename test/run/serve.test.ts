@@ -30,7 +30,11 @@ spec:
 `;
 const slice = (node: string) => `apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
-metadata: { name: lb-1, namespace: shop, labels: { kubernetes.io/service-name: lb } }
+metadata:
+  name: lb-1
+  namespace: shop
+  labels: { kubernetes.io/service-name: lb }
+  annotations: { endpoints.kubernetes.io/last-change-trigger-time: "${new Date(Date.now() - 2000).toISOString()}" }
 addressType: IPv4
 ports: [{ port: 80 }]
 endpoints: [{ addresses: [10.244.1.11], nodeName: ${node} }]
@@ -73,6 +77,11 @@ test('health, metrics and health-check node ports of a running proxy', async () 
   writeFileSync(join(dir, 'slice.yaml'), slice('node2'));
   await eventually(async () => expect((await get(`http://127.0.0.1:${HC_PORT}/`)).status).toBe(503));
   expect((await get(`http://127.0.0.1:${metrics.port}/metrics`)).body).toMatch(/kubeproxy_sync_proxy_rules_partial_proxy_rules_duration_seconds_count\{[^}]*\} [1-9]|kubeproxy_sync_partial_proxy_rules_duration_seconds_count\{[^}]*\} [1-9]/);
+
+  // The slice's trigger time (2 s before the test wrote it) shows as network programming latency.
+  const programming = (await get(`http://127.0.0.1:${metrics.port}/metrics`)).body;
+  expect(programming).toMatch(/kubeproxy_network_programming_duration_seconds_count\{ip_family="IPv4"\} [1-9]/);
+  expect(programming).toMatch(/kubeproxy_network_programming_duration_seconds_bucket\{le="1",ip_family="IPv4"\} 0/);
 
   // The service goes: so does its port.
   unlinkSync(join(dir, 'service.yaml'));
