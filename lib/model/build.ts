@@ -181,11 +181,6 @@ class Claims {
   }
 }
 
-/** Sorts by a key computed once per item. */
-export function sortBy<T>(items: T[], key: (t: T) => string): T[] {
-  return items.map((item) => ({ item, k: key(item) })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((x) => x.item);
-}
-
 function pushTo<T>(m: Map<string, T[]>, k: string, v: T) {
   const list = m.get(k);
   if (list) list.push(v); else m.set(k, [v]);

@@ -10,7 +10,7 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export interface GroupPort { name: string; protocol: Protocol; port: number }
 export interface GroupEndpoint {
   address: string;
-  /** addressSortKey(address), computed once when the object is read. */
+  /** sortKeyOf(address), computed once when the object is read. */
   sortKey: string;
   nodeName?: string;
   ready: boolean;

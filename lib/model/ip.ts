@@ -128,19 +128,7 @@ export function cidrContains(cidr: ParsedCIDR, ip: ParsedIP): boolean {
   return true;
 }
 
-export function familyOf(value: string): Family | undefined {
-  return parseIP(value)?.family;
-}
-
-/**
- * A string that sorts like the address it stands for (IPv4 before IPv6, then numerically), so that
- * sorting many addresses parses each once. Not an address: the text itself, after every address.
- */
-export function addressSortKey(address: string): string {
-  const ip = parseIP(address);
-  return ip ? sortKeyOf(ip) : '~' + address;
-}
-
+/** A string that sorts like the address it stands for (IPv4 before IPv6, then numerically). */
 export function sortKeyOf(ip: ParsedIP): string {
   const b = ip.bytes;
   if (ip.family === 4) return '4' + (((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0).toString(16).padStart(8, '0');
@@ -149,8 +137,3 @@ export function sortKeyOf(ip: ParsedIP): string {
   return key;
 }
 
-/** Orders canonical addresses numerically (IPv4 before IPv6), for stable, readable output. */
-export function compareAddresses(a: string, b: string): number {
-  const ka = addressSortKey(a), kb = addressSortKey(b);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
-}

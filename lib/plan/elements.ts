@@ -1,31 +1,4 @@
-import { sortBy } from '../model/build.ts';
-import { addressSortKey, cidrContains, parseCIDR, parseIP } from '../model/ip.ts';
-import type { Element } from '../nft/ir.ts';
-
-function partKey(p: string | number): string {
-  if (typeof p === 'number') return '0' + String(p).padStart(10, '0');
-  const slash = p.indexOf('/');
-  const address = slash < 0 ? p : p.slice(0, slash);
-  if (/[.:]/.test(address)) return '1' + addressSortKey(address) + (slash < 0 ? '' : '/' + p.slice(slash + 1).padStart(3, '0'));
-  return '2' + p;
-}
-
-// Elements of unchanged service ports are the same objects sync after sync: their keys are made once.
-const sortKeys = new WeakMap<Element, string>();
-
-function sortKey(e: Element): string {
-  let k = sortKeys.get(e);
-  if (k === undefined) {
-    k = e.key.map(partKey).join(' ');
-    sortKeys.set(e, k);
-  }
-  return k;
-}
-
-/** Sorts elements by their key parts: addresses numerically, numbers numerically, the rest by text. */
-export function sortElements(elements: Element[]): Element[] {
-  return sortBy(elements, sortKey);
-}
+import { cidrContains, parseCIDR, parseIP } from '../model/ip.ts';
 
 /**
  * Drops addresses and ranges that another entry already covers: nft refuses overlapping elements in

@@ -3,7 +3,7 @@
 import type { ProxyConfig } from '../config/kube-proxy-config.ts';
 import type { Family, ProxyModel, ServicePort } from '../model/types.ts';
 import { GLOBAL_SETS, type FamilyRuleset, type GlobalSetName, type PodSourceMatch, type Ruleset } from '../nft/ir.ts';
-import { intervalElement, sortElements, withoutCovered } from './elements.ts';
+import { intervalElement, withoutCovered } from './elements.ts';
 import { planServicePort, type PlanContext, type ServicePortPlan } from './service-port.ts';
 
 export function planRuleset(model: ProxyModel, config: ProxyConfig): Ruleset {
@@ -46,7 +46,6 @@ function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): Fam
   table.chains = [...endpointChains, ...serviceChains, ...externalChains];
   for (const ip of clusterIPs) elements['cluster-ips'].push({ key: [ip] });
   for (const ip of hairpin) elements.hairpin.push({ key: [ip, ip] });
-  for (const s of GLOBAL_SETS) elements[s] = sortElements(elements[s]);
   return table;
 }
 

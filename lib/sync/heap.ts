@@ -5,11 +5,11 @@
 // So after a sync, once the heap has grown well past what the last collection left, sluice asks for
 // one (node runs sluice with --expose-gc: cmd/sluice.ts's #! line, deploy/Dockerfile).
 
-const MIN_GROWTH = 32 * 2 ** 20;
+const MIN_GROWTH = 16 * 2 ** 20;
 
 let afterLastCollection = 0;
 
-/** Collects garbage if the heap grew by a quarter, or 32 MiB, over what the last collection left. */
+/** Collects garbage if the heap grew by a quarter, or 16 MiB, over what the last collection left. */
 export function collectIfGrown(gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc): boolean {
   if (!gc) return false;
   const used = process.memoryUsage().heapUsed;
