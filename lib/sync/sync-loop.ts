@@ -160,6 +160,7 @@ export class SyncLoop {
 
   private async sync(): Promise<void> {
     const started = this.clock.now();
+    const lastSyncBefore = this.lastSyncAt;
     this.lastSyncAt = started;
     this.queuedAt = undefined;
     const changes = this.pendingChanges;
@@ -179,6 +180,9 @@ export class SyncLoop {
 
     const tx = this.needFull ? { kind: 'full' as const, reason: this.needFull.reason } : diffRulesets(this.applied?.ruleset, ruleset);
     if (isEmptyTransaction(tx)) {
+      // minSyncPeriod spaces out what is sent to the kernel: a sync that sent nothing (a periodic check,
+      // most often) does not make the next change wait.
+      this.lastSyncAt = lastSyncBefore;
       this.observeProgramming(triggers);
       this.applied = { ruleset, model };
       this.done();

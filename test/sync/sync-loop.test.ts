@@ -119,6 +119,18 @@ describe('SyncLoop', () => {
     await h.loop.stop();
   });
 
+  test('a sync that sent nothing (a periodic check) does not make the next change wait for minSyncPeriod', async () => {
+    const h = setUp();
+    await h.clock.advance(0); // the first, full sync at t = 0
+    await h.clock.advance(config.syncPeriodMs); // the periodic check: nothing to send
+    expect(h.nft.attempts).toHaveLength(1);
+    await h.clock.advance(10);
+    h.store.upsert(slice('web', ['10.244.1.11']));
+    await h.clock.advance(0);
+    expect(h.nft.times).toEqual([0, config.syncPeriodMs + 10]);
+    await h.loop.stop();
+  });
+
   test('changes within minSyncPeriod are sent together, in one partial transaction, when it has passed', async () => {
     const h = setUp();
     await h.clock.advance(0);
