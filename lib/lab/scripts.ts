@@ -6,7 +6,7 @@ export const ECHO_SERVER_SCRIPT = fileURLToPath(new URL('./echo-server.ts', impo
 export const PROBE_SCRIPT = fileURLToPath(new URL('./probe.ts', import.meta.url));
 const PROJECT_NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
 
-/** A node that runs .ts files: this one if it strips types, else the project's own Node 24. */
+/** A node that runs .ts files: this one if it strips types, else the project's own (node_modules/.bin/node). */
 export function nodeBinary(): string {
   if ((process.features as { typescript?: unknown }).typescript) return process.execPath;
   return fs.existsSync(PROJECT_NODE) ? PROJECT_NODE : process.execPath;

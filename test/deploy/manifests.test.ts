@@ -177,9 +177,9 @@ describe('deploy manifests', () => {
     const instructions = () =>
       read('Dockerfile').replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
 
-    test('builds on Node 24 with nftables, conntrack and iproute2 from apt', () => {
+    test('builds on Node 26, the active LTS, with nftables, conntrack and iproute2 from apt', () => {
       const lines = instructions();
-      expect(lines[0]).toMatch(/^FROM node:24-/);
+      expect(lines[0]).toMatch(/^FROM node:26-/);
       const apt = lines.find((l) => l.startsWith('RUN') && l.includes('apt-get install'));
       for (const pkg of ['nftables', 'conntrack', 'iproute2']) expect(apt).toMatch(new RegExp(`\\b${pkg}\\b`));
     });
