@@ -156,10 +156,6 @@ export function podAttachScript(pod: PodSpec, podNs: string): string {
   );
 }
 
-export function podDetachScript(pod: PodSpec): string {
-  return lines(`link del ${podVethName(pod)}`);
-}
-
 /** Run in the pod: its addresses and default routes via the node's bridge. */
 export function podScript(pod: PodSpec): string {
   const a = podAddresses(pod.node, pod.index);

@@ -7,8 +7,6 @@ export class ObjectStore implements ObjectSink {
     ['Service', new Map()], ['EndpointSlice', new Map()], ['Endpoints', new Map()], ['Node', new Map()],
   ]);
   private syncedKinds = new Set<ObjectKind>();
-  /** Bumped on every change, so a sync loop can tell whether anything happened since it last looked. */
-  generation = 0;
   /** Called after every change (the sync loop coalesces them). */
   onChange?: (kind: ObjectKind, obj?: KubeObject) => void;
 
@@ -48,7 +46,6 @@ export class ObjectStore implements ObjectSink {
   }
 
   private changed(kind: ObjectKind, obj?: KubeObject) {
-    this.generation++;
     this.onChange?.(kind, obj);
   }
 }

@@ -18,14 +18,4 @@ export class Problems {
   add(kind: string, object: string, reason: string, message: string): void {
     this.list.push({ kind, object, reason, message });
   }
-  /** Records the failure of `fn` against the object and returns undefined, or returns fn's result. */
-  check<T>(kind: string, object: string, fn: () => T): T | undefined {
-    try {
-      return fn();
-    } catch (e) {
-      if (!(e instanceof InvalidObject)) throw e;
-      this.add(kind, object, e.reason, e.message);
-      return undefined;
-    }
-  }
 }

@@ -57,8 +57,3 @@ export interface ProxyModel {
   servicePorts: ServicePort[];
   problems: Problem[];
 }
-
-/** A service port's identity as people read it: namespace/name:port-name-or-number/protocol. */
-export function describeServicePort(sp: Pick<ServicePort, 'namespace' | 'name' | 'portName' | 'port' | 'protocol'>): string {
-  return `${sp.namespace}/${sp.name}:${sp.portName || sp.port}/${sp.protocol}`;
-}
