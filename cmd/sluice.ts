@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile, type ProxyConfig } from '../lib/config/kube-proxy-config.ts';
 import { createLogger, type Logger, type LogLevel } from '../lib/log.ts';
+import { isDNS1123Subdomain } from '../lib/model/validate.ts';
 
 const LOG_LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -49,6 +50,12 @@ function readConfig(path: string | undefined, log: Logger): ProxyConfig {
   }
 }
 
+/** The node name reaches the rules (as a comment) and decides which endpoints are local: it must be a valid one. */
+function checkNodeName(name: string): string {
+  if (!isDNS1123Subdomain(name)) usageError(`node name ${JSON.stringify(name).slice(0, 80)} is not a valid Kubernetes node name (use --node)`);
+  return name;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   let parsed;
@@ -90,14 +97,15 @@ async function main(argv: string[]): Promise<number> {
       }
       for (const n of loaded.notes) log.info(n);
       for (const d of loaded.duplicates) log.warn(d);
-      for (const chunk of renderStoreChunks(loaded.store, config, resolveNodeName(loaded.store, config, flags.node), log)) {
+      const nodeName = checkNodeName(resolveNodeName(loaded.store, config, flags.node));
+      for (const chunk of renderStoreChunks(loaded.store, config, nodeName, log)) {
         if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
       }
       return 0;
     }
     case 'run': {
       const config = readConfig(flags.config, log);
-      const nodeName = flags.node ?? config.hostnameOverride ?? hostname().toLowerCase();
+      const nodeName = checkNodeName(flags.node ?? config.hostnameOverride ?? hostname().toLowerCase());
       // Signals are caught from the start: one that comes while sluice is still starting stops it once started.
       const signalled = new Promise<string>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -112,7 +120,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'diff': {
       const config = readConfig(flags.config, log);
-      const nodeName = flags.node ?? config.hostnameOverride ?? hostname().toLowerCase();
+      const nodeName = checkNodeName(flags.node ?? config.hostnameOverride ?? hostname().toLowerCase());
       const { diffAgainstKernel } = await import('../lib/kernel-diff.ts');
       process.stdout.write(await diffAgainstKernel({ config, nodeName, log, from: flags.from, kubeconfig: flags.kubeconfig }));
       return 0;

@@ -71,4 +71,8 @@ test('usage errors exit 2', () => {
   expect(sluice(['render', '--from', join(dir, 'missing')]).status).toBe(2);
   expect(sluice(['frobnicate']).status).toBe(2);
   expect(sluice(['render', '--bogus']).status).toBe(2);
+  const r = sluice(['render', '--from', 'examples/my-service', '--node', 'node1\nflush ruleset']);
+  expect(r.status).toBe(2);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toContain('is not a valid Kubernetes node name');
 });
