@@ -15,7 +15,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-# The README's first command: sluice live on a two-node cluster network in network namespaces (lib/demo).
+# The README's first command: sluice live on a two-node cluster network in network namespaces (demo).
 # Needs root, nft and ip; without them it prints the dry run (`sluice render`) and exits 1.
 demo: setup
 	@node_modules/.bin/node cmd/demo.ts

@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { addNamespaces, deleteNamespaces } from '../lib/lab/netns.ts';
+import { addNamespaces, deleteNamespaces } from '../lab/netns.ts';
 import { onCleanup } from './proc.ts';
 
 export const REPO = fileURLToPath(new URL('..', import.meta.url));

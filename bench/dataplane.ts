@@ -1,4 +1,4 @@
-// Stage 4: the data plane. A lab (lib/lab: a client, node1 with two pods) with the N-service
+// Stage 4: the data plane. A lab (lab: a client, node1 with two pods) with the N-service
 // ruleset on node1 whose first and last services are backed by the lab's pods; new TCP connections
 // per second from the client to the first service, the last one, and straight to the pods, the three
 // taking turns within each run. Then the same services as kube-proxy iptables-mode rules (sluice's
@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLab, type Lab } from '../lib/lab/lab.ts';
+import { createLab, type Lab } from '../lab/lab.ts';
 import { NODE, type BenchContext } from './context.ts';
 import { iptablesRestoreScript } from './iptables.ts';
 import { labEndpoints, writeLabCluster } from './lab-cluster.ts';

@@ -26,7 +26,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG } from '../lib/config/kube-proxy-config.ts';
-import { labAvailable } from '../lib/lab/lab.ts';
+import { labAvailable } from '../lab/lab.ts';
 import { createContext, NODE, REPO, shebangFlags, SLUICE, writeBenchConfig } from './context.ts';
 import { measureDaemon } from './daemon.ts';
 import { measureDataPlane } from './dataplane.ts';

@@ -1,8 +1,8 @@
 #!/usr/bin/env -S node
-// `make demo` / `npm run demo`: sluice live on one machine (lib/demo). Needs root, nft and ip; without
+// `make demo` / `npm run demo`: sluice live on one machine (demo). Needs root, nft and ip; without
 // them it prints the dry run and exits 1. --keep leaves everything running until Ctrl-C.
 import { parseArgs } from 'node:util';
-import { runDemo } from '../lib/demo/main.ts';
+import { runDemo } from '../demo/main.ts';
 
 let keep = false;
 try {

@@ -2,10 +2,10 @@
 // its tables. The live run needs root, nft and ip; the dry run is checked as an unprivileged user.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readExample, EXAMPLE_DIR } from '../../lib/demo/example.ts';
-import { labAvailable } from '../../lib/lab/lab.ts';
-import { run } from '../../lib/lab/run.ts';
-import { nodeBinary } from '../../lib/lab/scripts.ts';
+import { readExample, EXAMPLE_DIR } from '../../demo/example.ts';
+import { labAvailable } from '../../lab/lab.ts';
+import { run } from '../../lab/run.ts';
+import { nodeBinary } from '../../lab/scripts.ts';
 
 const DEMO = fileURLToPath(new URL('../../cmd/demo.ts', import.meta.url));
 const REPO = fileURLToPath(new URL('../..', import.meta.url));

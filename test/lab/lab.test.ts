@@ -1,7 +1,7 @@
 // Real packets through network namespaces. Needs root, ip and nft; skipped (and says why) otherwise.
 import { execFileSync } from 'node:child_process';
-import { createLab, destroyLab, labAvailable } from '../../lib/lab/lab.ts';
-import type { Lab, LabHost } from '../../lib/lab/lab.ts';
+import { createLab, destroyLab, labAvailable } from '../../lab/lab.ts';
+import type { Lab, LabHost } from '../../lab/lab.ts';
 
 const availability = await labAvailable();
 const describeLab = availability.ok ? describe : describe.skip;

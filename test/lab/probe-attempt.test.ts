@@ -1,11 +1,11 @@
 // Echo servers and probe attempts on the loopback interface: no namespaces, no root needed.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { formatAnswer, parseAnswer, plainAddress } from '../../lib/lab/answer.ts';
-import { startEchoServers } from '../../lib/lab/echo.ts';
-import type { EchoServers } from '../../lib/lab/echo.ts';
-import { attempt } from '../../lib/lab/probe-attempt.ts';
-import { outcomeOfError, tally } from '../../lib/lab/probe-result.ts';
+import { formatAnswer, parseAnswer, plainAddress } from '../../lab/answer.ts';
+import { startEchoServers } from '../../lab/echo.ts';
+import type { EchoServers } from '../../lab/echo.ts';
+import { attempt } from '../../lab/probe-attempt.ts';
+import { outcomeOfError, tally } from '../../lab/probe-result.ts';
 
 describe('answers', () => {
   test('IPv4-mapped peers are shown as plain IPv4', () => {

@@ -1,7 +1,7 @@
 import {
   checkPods, cidrFamily, clientScript, lanScript, nodeScript, podAddresses, podAttachScript, podScript,
-} from '../../lib/lab/topology.ts';
-import { sysctlShell } from '../../lib/lab/scripts.ts';
+} from '../../lab/topology.ts';
+import { sysctlShell } from '../../lab/scripts.ts';
 
 const pa1 = { name: 'pa1', node: 'node1' as const, index: 11 };
 

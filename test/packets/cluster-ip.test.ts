@@ -2,7 +2,7 @@
 // endpoint conditions, rejects, masquerade and hairpin (behaviours 1-3, 10-12, 14 of the render issue).
 import { join } from 'node:path';
 import { loadConfigFile } from '../../lib/config/kube-proxy-config.ts';
-import type { Lab } from '../../lib/lab/lab.ts';
+import type { Lab } from '../../lab/lab.ts';
 import { recordingLogger } from '../../lib/log.ts';
 import { loadManifests } from '../../lib/manifests/load.ts';
 import { renderStore } from '../../lib/render.ts';

@@ -1,6 +1,6 @@
 // Traffic from outside the cluster with real packets: node ports, load-balancer and external IPs,
 // source ranges, externalTrafficPolicy (behaviours 4-7 and 12 of the render issue).
-import type { Lab } from '../../lib/lab/lab.ts';
+import type { Lab } from '../../lab/lab.ts';
 import { labAvailable, pod, sources, startLabCluster, tally } from './lab-cluster.ts';
 
 const available = await labAvailable();

@@ -1,5 +1,5 @@
 // internalTrafficPolicy and session affinity with real packets (behaviours 8 and 9).
-import type { Lab } from '../../lib/lab/lab.ts';
+import type { Lab } from '../../lab/lab.ts';
 import { labAvailable, pod, startLabCluster, tally } from './lab-cluster.ts';
 
 const available = await labAvailable();

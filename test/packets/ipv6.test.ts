@@ -1,5 +1,5 @@
 // IPv6 and dual stack with real packets (behaviour 13).
-import type { Lab } from '../../lib/lab/lab.ts';
+import type { Lab } from '../../lab/lab.ts';
 import { labAvailable, pod, sources, startLabCluster, tally } from './lab-cluster.ts';
 
 const available = await labAvailable();

@@ -1,7 +1,7 @@
-// The packet tests' cluster: lib/lab's network with sluice's rules for rules-fixtures/lab-cluster
+// The packet tests' cluster: lab's network with sluice's rules for rules-fixtures/lab-cluster
 // loaded on node1. Only node1 runs sluice: clients of services are the client, node1 and its pods.
 import { join } from 'node:path';
-import { createLab, labAvailable, type Lab, type LabHost, type ProbeResult } from '../../lib/lab/lab.ts';
+import { createLab, labAvailable, type Lab, type LabHost, type ProbeResult } from '../../lab/lab.ts';
 import { FIXTURES, renderCase } from '../support/render-case.ts';
 
 export const LAB_CASE = join(FIXTURES, 'lab-cluster');

@@ -1,7 +1,7 @@
 // `sluice run --from DIR` on node1 of the lab while a client opens connection after connection to a
 // cluster IP: editing the manifests or restarting sluice must never cost a connection.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { createLab, labAvailable, type Lab } from '../../lib/lab/lab.ts';
+import { createLab, labAvailable, type Lab } from '../../lab/lab.ts';
 import { kernelListing, within } from './support/kernel.ts';
 import { createWorkspace, serviceYaml, writeManifest, type Backend, type Workspace } from './support/manifests.ts';
 import { backends, failures, killAllProbers, startProber, type Attempt } from './support/prober-process.ts';

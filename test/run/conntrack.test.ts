@@ -3,9 +3,9 @@
 // a sync, and only those. Checked with `conntrack -L` in node1's namespace.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
-import { createLab, labAvailable, type Lab } from '../../lib/lab/lab.ts';
-import { run } from '../../lib/lab/run.ts';
-import { scriptInNamespace } from '../../lib/lab/scripts.ts';
+import { createLab, labAvailable, type Lab } from '../../lab/lab.ts';
+import { run } from '../../lab/run.ts';
+import { scriptInNamespace } from '../../lab/scripts.ts';
 import { REAL_CONNTRACK, within } from './support/kernel.ts';
 import { createWorkspace, serviceYaml, writeManifest, type Backend, type Workspace } from './support/manifests.ts';
 import { killAllSluices, startSluice, type SluiceProcess } from './support/sluice-process.ts';

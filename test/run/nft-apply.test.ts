@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeBinary } from '../../lib/lab/scripts.ts';
+import { nodeBinary } from '../../lab/scripts.ts';
 import { execNft, NftError } from '../../lib/nft/runner.ts';
 import { within } from './support/kernel.ts';
 

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLab, labAvailable, type Lab } from '../../lib/lab/lab.ts';
+import { createLab, labAvailable, type Lab } from '../../lab/lab.ts';
 import { kernelListing, listingOf, nftWrapper, within, type Listing } from './support/kernel.ts';
 import { createWorkspace, removeManifest, renderFolder, serviceYaml, writeManifest, type Backend, type Workspace } from './support/manifests.ts';
 import { killAllSluices, startSluice, type SluiceProcess } from './support/sluice-process.ts';

@@ -2,9 +2,9 @@
 // exactly sluice's tables. Each in a namespace of its own (sluice writes nft rules).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { labAvailable } from '../../lib/lab/lab.ts';
-import { nodeBinary } from '../../lib/lab/scripts.ts';
-import { run, runOk } from '../../lib/lab/run.ts';
+import { labAvailable } from '../../lab/lab.ts';
+import { nodeBinary } from '../../lab/scripts.ts';
+import { run, runOk } from '../../lab/run.ts';
 import { kernelListing } from './support/kernel.ts';
 import { createWorkspace, serviceYaml, writeManifest, type Workspace } from './support/manifests.ts';
 import { killAllSluices, SLUICE, startSluice } from './support/sluice-process.ts';

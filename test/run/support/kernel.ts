@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../../../lib/lab/run.ts';
+import { run } from '../../../lab/run.ts';
 import { withNetns } from '../../support/netns.ts';
 import { normalizeListing } from '../../support/nft-json.ts';
 

@@ -1,7 +1,7 @@
 // A prober (prober.ts) running in a lab namespace, its attempts collected as they end.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { scriptInNamespace } from '../../../lib/lab/scripts.ts';
+import { scriptInNamespace } from '../../../lab/scripts.ts';
 
 const PROBER = fileURLToPath(new URL('./prober.ts', import.meta.url));
 

@@ -1,10 +1,10 @@
 // Runs in a lab namespace: makes new connections to one address, one after another, and prints one
 // JSON line per attempt as it ends: {"start":ms,"end":ms,"kind":"answer","backend":"pa1"} (kind as in
-// lib/lab/probe-result.ts). Stops when its stdin closes, on SIGTERM, or after --max-ms, whichever
+// lab/probe-result.ts). Stops when its stdin closes, on SIGTERM, or after --max-ms, whichever
 // comes first, and then prints {"done":true}.
 //   prober.ts --proto tcp --host 10.96.0.10 --port 80 [--interval-ms 5] [--timeout-ms 1000] [--max-ms 20000] [--source-port N]
 import { parseArgs } from 'node:util';
-import { attempt } from '../../../lib/lab/probe-attempt.ts';
+import { attempt } from '../../../lab/probe-attempt.ts';
 
 const { values } = parseArgs({
   options: {

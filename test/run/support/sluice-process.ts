@@ -3,7 +3,7 @@
 // killAllSluices(), which test files call in afterAll (and afterEach where a test may leave one).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { nodeBinary } from '../../../lib/lab/scripts.ts';
+import { nodeBinary } from '../../../lab/scripts.ts';
 
 export const SLUICE = fileURLToPath(new URL('../../../cmd/sluice.ts', import.meta.url));
 

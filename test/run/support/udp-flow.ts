@@ -4,7 +4,7 @@
 //   udp-flow.ts --host 10.96.0.53 --port 53 --source-port 40001 [--count 3] [--timeout-ms 1000]
 import dgram from 'node:dgram';
 import { parseArgs } from 'node:util';
-import { parseAnswer } from '../../../lib/lab/answer.ts';
+import { parseAnswer } from '../../../lab/answer.ts';
 
 const { values } = parseArgs({
   options: {

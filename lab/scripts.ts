@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ECHO_SERVER_SCRIPT = fileURLToPath(new URL('./echo-server.ts', import.meta.url));
 export const PROBE_SCRIPT = fileURLToPath(new URL('./probe.ts', import.meta.url));
-const PROJECT_NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
+const PROJECT_NODE = fileURLToPath(new URL('../node_modules/.bin/node', import.meta.url));
 
 /** A node that runs .ts files: this one if it strips types, else the project's own (node_modules/.bin/node). */
 export function nodeBinary(): string {

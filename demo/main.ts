@@ -1,4 +1,4 @@
-// `make demo`: sluice live on one machine. Builds lib/lab's two-node network, runs `sluice run` in
+// `make demo`: sluice live on one machine. Builds lab's two-node network, runs `sluice run` in
 // node1's namespace on a copy of examples/demo, sends traffic from the client, edits the example
 // while sluice runs, and removes everything it made, also on Ctrl-C. Without root, nft or ip it
 // shows the dry run (`sluice render`) instead and exits 1.
@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { loadConfigFile } from '../config/kube-proxy-config.ts';
+import { loadConfigFile } from '../lib/config/kube-proxy-config.ts';
 import { createLab, destroyLab, labAvailable, type Lab } from '../lab/lab.ts';
 import { run } from '../lab/run.ts';
 import { nodeBinary } from '../lab/scripts.ts';
@@ -101,7 +101,7 @@ async function live(print: (l: string) => void, err: (l: string) => void, keep: 
     out('sluice demo: Kubernetes Services served by sluice on a two-node cluster network in network namespaces');
     out(`(examples/demo; every namespace is named ${prefix}-*, and all of it is removed at the end)`);
 
-    heading(out, 'The lab (lib/lab, the packet tests\' network)');
+    heading(out, 'The lab (lab, the packet tests\' network)');
     const buildStart = Date.now();
     lab = await track(createLab({ prefix, pods: example.pods, tcpPorts: example.podPorts, udpPorts: [], extraRoutes: example.extraRoutes }));
     showLab(out, lab, example);

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { inNamespace, nodeBinary } from '../lab/scripts.ts';
 
-export const SLUICE_CMD = fileURLToPath(new URL('../../cmd/sluice.ts', import.meta.url));
+export const SLUICE_CMD = fileURLToPath(new URL('../cmd/sluice.ts', import.meta.url));
 
 /** One line of sluice's stderr: its JSON fields, or just the text when it is not JSON. */
 export interface LogLine {

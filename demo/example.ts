@@ -6,10 +6,10 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as yaml from 'js-yaml';
 import { NODE_NAMES, podAddresses, type NodeName, type PodSpec } from '../lab/topology.ts';
-import { loadManifests } from '../manifests/load.ts';
-import { buildModel } from '../model/build.ts';
+import { loadManifests } from '../lib/manifests/load.ts';
+import { buildModel } from '../lib/model/build.ts';
 
-export const EXAMPLE_DIR = fileURLToPath(new URL('../../examples/demo', import.meta.url));
+export const EXAMPLE_DIR = fileURLToPath(new URL('../examples/demo', import.meta.url));
 /** node1's KubeProxyConfiguration, in the example folder (not a manifest: it does not end in .yaml). */
 export const CONFIG_FILE = 'kube-proxy.conf';
 /** my-service's EndpointSlice, the file the demo rewrites. */
