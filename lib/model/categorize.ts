@@ -1,0 +1,60 @@
+// Which endpoints of a service port receive traffic on this node: kube-proxy's categorization
+// (pkg/proxy/topology.go), the one place sluice decides it. Rules, health-check node ports,
+// conntrack clean-up and metrics all read this.
+//
+// - Cluster endpoints (internal policy Cluster, external policy Cluster, and the short-circuit of
+//   pods and the node to an external address): the ready ones; when none is ready anywhere, the
+//   ones still serving while terminating.
+// - Local endpoints (either policy Local): this node's ready ones; when none of this node's is
+//   ready, this node's serving-terminating ones, whatever other nodes have.
+import type { Endpoint, ServicePort } from './types.ts';
+
+export interface EndpointCategories {
+  /** Endpoints for traffic subject to policy Cluster; empty when the port never uses them. */
+  cluster: Endpoint[];
+  /** This node's endpoints for traffic subject to policy Local; empty when the port never uses them. */
+  local: Endpoint[];
+  /** Every endpoint some traffic through this node can reach: cluster and local together. */
+  reachable: Endpoint[];
+  /** Whether the service has a usable endpoint anywhere in the cluster (even if none is reachable here). */
+  hasAny: boolean;
+  /** This node's ready endpoints: what a health-check node port reports. */
+  localReady: number;
+}
+
+/** A service port takes external traffic when it has a node port, a load-balancer or an external IP. */
+export function isExternallyAccessible(sp: ServicePort): boolean {
+  return sp.nodePort !== undefined || sp.loadBalancerIPs.length > 0 || sp.externalIPs.length > 0;
+}
+
+/** Cluster endpoints are used by policy Cluster, and by the short-circuit of an external policy Local. */
+export function usesClusterEndpoints(sp: ServicePort): boolean {
+  return !sp.internalPolicyLocal || isExternallyAccessible(sp);
+}
+
+export function usesLocalEndpoints(sp: ServicePort): boolean {
+  return sp.internalPolicyLocal || (sp.externalPolicyLocal && isExternallyAccessible(sp));
+}
+
+const servingTerminating = (e: Endpoint) => e.serving && e.terminating;
+
+export function categorizeEndpoints(sp: ServicePort, nodeName: string): EndpointCategories {
+  const eps = sp.endpoints;
+  const isLocal = (e: Endpoint) => e.nodeName === nodeName;
+  const localReady = eps.filter((e) => e.ready && isLocal(e));
+  let cluster: Endpoint[] = [];
+  if (usesClusterEndpoints(sp)) {
+    cluster = eps.filter((e) => e.ready);
+    if (cluster.length === 0) cluster = eps.filter(servingTerminating);
+  }
+  const hasAny = eps.some((e) => e.ready || servingTerminating(e));
+  let local: Endpoint[] = [];
+  if (usesLocalEndpoints(sp)) local = localReady.length > 0 ? localReady : eps.filter((e) => isLocal(e) && servingTerminating(e));
+  let reachable = cluster;
+  if (local.length > 0) {
+    const inCluster = new Set(cluster);
+    const extra = local.filter((e) => !inCluster.has(e));
+    if (extra.length > 0) reachable = eps.filter((e) => inCluster.has(e) || extra.includes(e));
+  }
+  return { cluster, local, reachable, hasAny, localReady: localReady.length };
+}
