@@ -1,7 +1,7 @@
 // From objects to the proxy's model: validate each object (once per object version), join services
 // with their endpoints, resolve conflicts between services, and collect what was skipped and why.
 import type { KubeObject } from '../k8s/objects.ts';
-import { readEndpointSlice, readEndpoints, type EndpointGroup } from './endpoint-slices.ts';
+import { readEndpointSlice, readEndpoints, type EndpointGroup, type EndpointReading } from './endpoint-slices.ts';
 import type { Family } from './ip.ts';
 import { readNode } from './node.ts';
 import { InvalidObject, Problems } from './problems.ts';
@@ -54,15 +54,16 @@ export function buildModel(objects: ObjectSet, nodeName: string): ProxyModel {
   for (const n of objects.nodes) if (n.metadata?.name === nodeName) nodeObject = n;
   const node = (nodeObject && read(nodeObject, (o) => readNode(nodeName, o))) ?? readNode(nodeName, undefined);
 
+  const readGroups = (obj: KubeObject, fn: (o: KubeObject) => EndpointReading, into: Map<string, EndpointGroup[]>) => {
+    const r = read(obj, fn);
+    if (!r) return;
+    for (const s of r.skipped) problems.add(obj.kind, describe(obj), s.reason, s.message);
+    for (const g of r.groups) pushTo(into, `${g.namespace}/${g.service}`, g);
+  };
   const sliceGroups = new Map<string, EndpointGroup[]>();
-  for (const s of objects.endpointSlices) {
-    const g = read(s, readEndpointSlice);
-    if (g) pushTo(sliceGroups, `${g.namespace}/${g.service}`, g);
-  }
+  for (const s of objects.endpointSlices) readGroups(s, readEndpointSlice, sliceGroups);
   const legacyGroups = new Map<string, EndpointGroup[]>();
-  for (const e of objects.endpoints) {
-    for (const g of read(e, readEndpoints) ?? []) pushTo(legacyGroups, `${g.namespace}/${g.service}`, g);
-  }
+  for (const e of objects.endpoints) readGroups(e, readEndpoints, legacyGroups);
 
   const defs: ServiceDef[] = [];
   for (const s of objects.services) {

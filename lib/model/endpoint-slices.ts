@@ -2,7 +2,7 @@
 // addresses that share one list of ports, belonging to one service.
 import type { KubeObject } from '../k8s/objects.ts';
 import { parseIP, sortKeyOf, type Family } from './ip.ts';
-import { invalid } from './problems.ts';
+import { InvalidObject, invalid } from './problems.ts';
 import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isPort, isPortName, parseProtocol, show, type Protocol } from './validate.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -65,20 +65,46 @@ function readBool(v: unknown, where: string, absent: boolean): boolean {
   return v;
 }
 
-/** Returns undefined for slices sluice has no use for (no service label, FQDN addresses). */
-export function readEndpointSlice(obj: KubeObject): EndpointGroup | undefined {
+/** An endpoint (or legacy address) that failed validation: left out alone, the rest of its object is kept. */
+export interface SkippedEndpoint { reason: string; message: string }
+
+/** What one EndpointSlice or Endpoints object gives: its groups, and the endpoints left out of them. */
+export interface EndpointReading {
+  groups: EndpointGroup[];
+  skipped: SkippedEndpoint[];
+}
+
+// Like kube-proxy, which drops a bad endpoint and keeps its slice (endpointslicecache.go addEndpoints):
+// one endpoint's invalid address, node name or condition costs that endpoint, not its neighbours.
+// The object's own fields (names, ports, address type) still invalidate it whole.
+function readEach<T>(list: unknown[], skipped: SkippedEndpoint[], readOne: (item: any, i: number) => T): T[] {
+  const out: T[] = [];
+  list.forEach((item, i) => {
+    try {
+      out.push(readOne(item, i));
+    } catch (e) {
+      if (!(e instanceof InvalidObject)) throw e;
+      skipped.push({ reason: e.reason, message: `${e.message}; only that endpoint is skipped` });
+    }
+  });
+  return out;
+}
+
+/** No groups for slices sluice has no use for (no service label, FQDN addresses). */
+export function readEndpointSlice(obj: KubeObject): EndpointReading {
   const { namespace } = objectNames(obj);
   const service = obj.metadata.labels?.[SERVICE_NAME_LABEL];
-  if (service === undefined) return undefined;
+  if (service === undefined) return { groups: [], skipped: [] };
   if (!isDNS1035Label(service)) invalid('invalid-service-label', `label ${SERVICE_NAME_LABEL} ${show(service)} is not a valid Service name`);
   const addressType = obj.addressType;
-  if (addressType === 'FQDN') return undefined;
+  if (addressType === 'FQDN') return { groups: [], skipped: [] };
   if (addressType !== 'IPv4' && addressType !== 'IPv6') invalid('invalid-address-type', `addressType ${show(addressType)} is not IPv4, IPv6 or FQDN`);
   const family: Family = addressType === 'IPv4' ? 4 : 6;
   const ports = readPorts(obj.ports, 'ports');
   const rawEndpoints = obj.endpoints ?? [];
   if (!Array.isArray(rawEndpoints)) invalid('invalid-endpoints', 'endpoints is not a list');
-  const endpoints = rawEndpoints.map((e: any, i: number): GroupEndpoint => {
+  const skipped: SkippedEndpoint[] = [];
+  const endpoints = readEach(rawEndpoints, skipped, (e: any, i: number): GroupEndpoint => {
     const where = `endpoints[${i}]`;
     if (!e || typeof e !== 'object') invalid('invalid-endpoints', `${where} is not an object`);
     if (!Array.isArray(e.addresses) || e.addresses.length === 0) invalid('invalid-endpoint-address', `${where}.addresses is empty`);
@@ -97,16 +123,17 @@ export function readEndpointSlice(obj: KubeObject): EndpointGroup | undefined {
       terminating: readBool(c.terminating, `${where}.conditions.terminating`, false),
     };
   });
-  return { namespace, service, family, ports, endpoints };
+  return { groups: [{ namespace, service, family, ports, endpoints }], skipped };
 }
 
 /** Legacy Endpoints: one group per subset and family; addresses are ready, notReadyAddresses are not serving. */
-export function readEndpoints(obj: KubeObject): EndpointGroup[] {
+export function readEndpoints(obj: KubeObject): EndpointReading {
   const { namespace, name } = objectNames(obj);
   if (!isDNS1035Label(name)) invalid('invalid-name', `metadata.name ${show(name)} is not a valid Service name`);
   const subsets = obj.subsets ?? [];
   if (!Array.isArray(subsets)) invalid('invalid-subsets', 'subsets is not a list');
   const groups: EndpointGroup[] = [];
+  const skipped: SkippedEndpoint[] = [];
   subsets.forEach((s: any, i: number) => {
     const where = `subsets[${i}]`;
     if (!s || typeof s !== 'object') invalid('invalid-subsets', `${where} is not an object`);
@@ -115,12 +142,17 @@ export function readEndpoints(obj: KubeObject): EndpointGroup[] {
     const add = (list: unknown, field: string, ready: boolean) => {
       if (list === undefined || list === null) return;
       if (!Array.isArray(list)) invalid('invalid-subsets', `${where}.${field} is not a list`);
-      list.forEach((a: any, j: number) => {
-        const ip = parseIP(a?.ip) ?? invalid('invalid-endpoint-address', `${where}.${field}[${j}].ip ${show(a?.ip)} is not an IP address`);
-        const eps = byFamily.get(ip.family) ?? [];
-        eps.push({ address: ip.address, sortKey: sortKeyOf(ip), nodeName: readNodeName(a.nodeName, `${where}.${field}[${j}].nodeName`), ready, serving: ready, terminating: false });
-        byFamily.set(ip.family, eps);
+      const read = readEach(list, skipped, (a: any, j: number) => {
+        const at = `${where}.${field}[${j}]`;
+        const ip = parseIP(a?.ip) ?? invalid('invalid-endpoint-address', `${at}.ip ${show(a?.ip)} is not an IP address`);
+        const endpoint: GroupEndpoint = { address: ip.address, sortKey: sortKeyOf(ip), nodeName: readNodeName(a.nodeName, `${at}.nodeName`), ready, serving: ready, terminating: false };
+        return { family: ip.family, endpoint };
       });
+      for (const { family, endpoint } of read) {
+        const eps = byFamily.get(family) ?? [];
+        eps.push(endpoint);
+        byFamily.set(family, eps);
+      }
     };
     add(s.addresses, 'addresses', true);
     add(s.notReadyAddresses, 'notReadyAddresses', false);
@@ -129,5 +161,5 @@ export function readEndpoints(obj: KubeObject): EndpointGroup[] {
       if (eps) groups.push({ namespace, service: name, family, ports, endpoints: eps });
     }
   });
-  return groups;
+  return { groups, skipped };
 }
