@@ -1,7 +1,12 @@
 // The difference between two rulesets as a transaction: only the elements, maps, sets and chains that
 // changed. Applying it to a kernel that holds `from` leaves exactly `to`. A change to the skeleton
-// (mark, pod detection) cannot be expressed this way: the caller replaces the tables instead.
-import { GLOBAL_SETS, type AffinitySet, type Chain, type Element, type EndpointMap, type FamilyRuleset, type GlobalSetName, type Ruleset } from './ir.ts';
+// (mark, pod detection) cannot be expressed this way: the caller makes a full sync instead.
+//
+// The kernel refuses to delete what something still refers to, so a transaction runs in this order
+// (templates/transaction.eta): elements out; chains to be rewritten or removed flushed; chains,
+// maps and sets removed (or replaced) deleted; new maps, sets and chains added; rules added;
+// elements in.
+import { GLOBAL_SETS, type AffinitySet, type Chain, type Element, type EndpointMap, type FamilyRuleset, type GlobalSetName, type Rule, type Ruleset } from './ir.ts';
 
 export interface ElementChange { set: string; elements: Element[] }
 
@@ -9,14 +14,16 @@ export interface TableChange {
   family: FamilyRuleset['family'];
   /** Elements leaving sets and maps (global or per service); done first, so nothing still points at a chain about to go. */
   elementsRemoved: ElementChange[];
-  mapsAdded: EndpointMap[];
-  setsAdded: AffinitySet[];
-  /** Chains added or rewritten, in the order the new ruleset defines them. */
+  /** Chains added or rewritten, in the order the new ruleset defines them; `existed` ones are flushed first. */
   chainsWritten: { chain: Chain; existed: boolean }[];
-  elementsAdded: ElementChange[];
+  /** Chains that go, in an order where a chain comes before the chains it goes to. */
   chainsRemoved: string[];
+  /** Maps and sets that go, or are made anew (their definition changed): deleted before anything is added. */
   mapsRemoved: string[];
   setsRemoved: string[];
+  mapsAdded: EndpointMap[];
+  setsAdded: AffinitySet[];
+  elementsAdded: ElementChange[];
 }
 
 export type Transaction = { kind: 'partial'; tables: TableChange[] } | { kind: 'full'; reason: string };
@@ -51,10 +58,20 @@ function diffElements(set: string, from: readonly Element[], to: readonly Elemen
 
 const rulesOf = (c: Chain) => JSON.stringify(c.rules);
 
-function diffTable(from: FamilyRuleset, to: FamilyRuleset): TableChange {
+/** The named sets and maps a rule looks up or updates. */
+export function referencesOf(r: Rule): string[] {
+  switch (r.op) {
+    case 'affinity-goto':
+    case 'affinity-update': return [r.set];
+    case 'dnat-random': return [r.map];
+    default: return [];
+  }
+}
+
+export function diffTable(from: FamilyRuleset, to: FamilyRuleset): TableChange {
   const change: TableChange = {
-    family: to.family, elementsRemoved: [], mapsAdded: [], setsAdded: [], chainsWritten: [], elementsAdded: [],
-    chainsRemoved: [], mapsRemoved: [], setsRemoved: [],
+    family: to.family, elementsRemoved: [], chainsWritten: [], chainsRemoved: [], mapsRemoved: [], setsRemoved: [],
+    mapsAdded: [], setsAdded: [], elementsAdded: [],
   };
   for (const s of GLOBAL_SETS) diffElements(s, from.elements[s], to.elements[s], change.elementsRemoved, change.elementsAdded);
 
@@ -68,13 +85,16 @@ function diffTable(from: FamilyRuleset, to: FamilyRuleset): TableChange {
   }
   for (const m of from.endpointMaps) if (!newMaps.has(m.name)) change.mapsRemoved.push(m.name);
 
+  // A set whose definition changed is made anew (its clients start over): `add set` over it would keep
+  // the old timeout on some kernels (5.10), and it cannot be deleted while a rule refers to it.
+  const remade = new Set<string>();
   const oldSets = new Map(from.affinitySets.map((s) => [s.name, s]));
-  const newSets = new Map(to.affinitySets.map((s) => [s.name, s]));
+  const newSets = new Set(to.affinitySets.map((s) => s.name));
   for (const s of to.affinitySets) {
     const old = oldSets.get(s.name);
     if (!old) change.setsAdded.push(s);
     else if (old.timeout !== s.timeout) {
-      // A set's timeout cannot be changed in place: the set is made anew (its clients start over).
+      remade.add(s.name);
       change.setsRemoved.push(s.name);
       change.setsAdded.push(s);
     }
@@ -85,31 +105,37 @@ function diffTable(from: FamilyRuleset, to: FamilyRuleset): TableChange {
   const newChains = new Set(to.chains.map((c) => c.name));
   for (const c of to.chains) {
     const old = oldChains.get(c.name);
+    const refersToRemade = remade.size > 0 && c.rules.some((r) => referencesOf(r).some((n) => remade.has(n)));
     // Unchanged service ports keep their chain objects from sync to sync: most chains compare by identity.
-    if (old === c) continue;
-    if (!old || rulesOf(old) !== rulesOf(c)) change.chainsWritten.push({ chain: c, existed: old !== undefined });
+    if (old === c && !refersToRemade) continue;
+    if (!old || refersToRemade || rulesOf(old) !== rulesOf(c)) change.chainsWritten.push({ chain: c, existed: old !== undefined });
   }
   // Removed chains go in reverse definition order: a chain goes before the chains it goes to.
   for (const c of [...from.chains].reverse()) if (!newChains.has(c.name)) change.chainsRemoved.push(c.name);
   return change;
 }
 
-/** What to send to turn `from` into `to`; `full` when only replacing the tables can do it. */
+/** Why two tables cannot be told apart by a partial transaction: their skeletons (mark, pod match) differ. */
+export function skeletonChange(from: FamilyRuleset, to: FamilyRuleset): string | undefined {
+  if (from.mark !== to.mark || JSON.stringify(from.podSource) !== JSON.stringify(to.podSource)) return 'the configuration changed';
+  return undefined;
+}
+
+/** What to send to turn `from` into `to`; `full` when only a full sync can do it. */
 export function diffRulesets(from: Ruleset | undefined, to: Ruleset): Transaction {
   if (!from) return { kind: 'full', reason: 'nothing applied yet' };
   const tables: TableChange[] = [];
   for (const t of to.tables) {
     const f = from.tables.find((x) => x.family === t.family);
     if (!f) return { kind: 'full', reason: `no ${t.family} table applied yet` };
-    if (f.mark !== t.mark || JSON.stringify(f.podSource) !== JSON.stringify(t.podSource)) {
-      return { kind: 'full', reason: 'the configuration changed' };
-    }
+    const skeleton = skeletonChange(f, t);
+    if (skeleton) return { kind: 'full', reason: skeleton };
     tables.push(diffTable(f, t));
   }
   return { kind: 'partial', tables: tables.filter((c) => !isEmptyChange(c)) };
 }
 
-function isEmptyChange(c: TableChange): boolean {
+export function isEmptyChange(c: TableChange): boolean {
   return c.elementsRemoved.length + c.mapsAdded.length + c.setsAdded.length + c.chainsWritten.length + c.elementsAdded.length
     + c.chainsRemoved.length + c.mapsRemoved.length + c.setsRemoved.length === 0;
 }

@@ -12,6 +12,15 @@ export const GLOBAL_SETS = [
 ] as const;
 export type GlobalSetName = (typeof GLOBAL_SETS)[number];
 
+/** Which of the shared sets are maps (nft flushes and deletes them as `map`). */
+export const GLOBAL_MAPS: ReadonlySet<GlobalSetName> = new Set(['service-ips', 'service-nodeports', 'no-endpoint-services', 'no-endpoint-nodeports']);
+
+/** The chains of the skeleton (templates/table.eta), base chains and the shared helpers. */
+export const SKELETON_CHAINS = [
+  'reject-chain', 'services', 'filter-prerouting', 'filter-output-pre-dnat', 'filter-prerouting-post-dnat',
+  'filter-output-post-dnat', 'nat-prerouting', 'nat-output', 'nat-postrouting',
+] as const;
+
 /** One element: key parts joined by nft's concatenation, and for maps a value or a verdict. */
 export interface Element {
   key: (string | number)[];

@@ -5,6 +5,8 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { parseInventory, type TableInventory } from './inventory.ts';
+import type { TableFamily } from './ir.ts';
 
 export interface NftErrorLine { line: number; text: string; message: string }
 
@@ -57,6 +59,8 @@ export interface NftRunner {
    * a table deleted or made anew shows here as missing or with another handle.
    */
   tables(): Promise<TableHandle[]>;
+  /** What sluice's table of this family holds by name (undefined: there is none); read before a full sync when sluice does not know. */
+  inventory(family: TableFamily): Promise<TableInventory | undefined>;
 }
 
 export interface ExecNftOptions {
@@ -129,6 +133,16 @@ export function execNft(opts: ExecNftOptions = {}): NftRunner {
       }
       return out;
     },
+    async inventory(family) {
+      // Chains are listed without their rules; sets and maps of the family with their elements.
+      const listings: string[] = [];
+      for (const what of ['chains', 'sets', 'maps']) {
+        const r = await execa(nft, ['-j', 'list', what, family], { reject: false, maxBuffer: 1 << 30 });
+        if (r.exitCode !== 0) throw new Error(`nft list ${what} ${family}: ${String(r.stderr).trim()}`);
+        listings.push(String(r.stdout));
+      }
+      return parseInventory(listings, family);
+    },
   };
 }
 
@@ -145,5 +159,10 @@ export class FakeNft implements NftRunner {
   }
   async tables(): Promise<TableHandle[]> {
     return this.handles;
+  }
+  /** What the kernel would list: none unless a test says so. */
+  inventories: Partial<Record<TableFamily, TableInventory>> = {};
+  async inventory(family: TableFamily): Promise<TableInventory | undefined> {
+    return this.inventories[family];
   }
 }

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TableChange } from './diff.ts';
-import type { Ruleset } from './ir.ts';
+import type { FamilyRuleset, Ruleset } from './ir.ts';
+import { fullSyncPrologue, type TableInventory } from './inventory.ts';
 
 const TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));
 
@@ -37,27 +38,41 @@ const OBJECTS_PER_BLOCK = 500;
 
 /**
  * The whole ruleset as an `nft -f` script that replaces sluice's tables atomically, in pieces: at
- * 10,000 services the script is megabytes, and it need never be in memory whole. Per table: the
- * skeleton (sets, base chains), then blocks of per-service maps, sets and chains (nft takes several
- * blocks of one table), then the elements of the shared sets and maps.
+ * 10,000 services the script is megabytes, and it need never be in memory whole.
  */
 export function* renderRulesetChunks(ruleset: Ruleset): Generator<string> {
+  yield engine().render('ruleset-header', ruleset);
+  for (const t of ruleset.tables) yield* renderTableChunks(t, { replace: true });
+}
+
+/**
+ * One family's table as a full sync writes it, in pieces. Over a table that exists (`existing`), the
+ * prologue empties what holds no state and deletes what is no longer wanted, so affinity sets keep
+ * their clients; without one, the table is made. `replace` deletes the table first instead (what
+ * `sluice render` prints: loading it leaves exactly this ruleset, whatever was there).
+ * Per table: the skeleton (sets, base chains), then blocks of per-service maps, sets and chains (nft
+ * takes several blocks of one table), then the elements of the shared sets and maps.
+ */
+export function* renderTableChunks(t: FamilyRuleset, how: { replace: true } | { existing?: TableInventory }): Generator<string> {
   const e = engine();
-  yield e.render('ruleset-header', ruleset);
-  for (const t of ruleset.tables) {
-    yield e.render('table', { t });
-    const objects = [...t.endpointMaps, ...t.affinitySets, ...t.chains];
-    for (let i = 0; i < objects.length; i += OBJECTS_PER_BLOCK) {
-      const part = new Set(objects.slice(i, i + OBJECTS_PER_BLOCK));
-      yield e.render('table-objects', {
-        t, rule: rule(),
-        endpointMaps: t.endpointMaps.filter((m) => part.has(m)),
-        affinitySets: t.affinitySets.filter((s) => part.has(s)),
-        chains: t.chains.filter((c) => part.has(c)),
-      });
-    }
-    yield e.render('table-elements', { t, chunk: ELEMENT_CHUNK });
+  if ('existing' in how && how.existing) yield e.render('full-sync-prologue', fullSyncPrologue(t, how.existing));
+  yield e.render('table', { t, replace: 'replace' in how });
+  const objects = [...t.endpointMaps, ...t.affinitySets, ...t.chains];
+  for (let i = 0; i < objects.length; i += OBJECTS_PER_BLOCK) {
+    const part = new Set(objects.slice(i, i + OBJECTS_PER_BLOCK));
+    yield e.render('table-objects', {
+      t, rule: rule(),
+      endpointMaps: t.endpointMaps.filter((m) => part.has(m)),
+      affinitySets: t.affinitySets.filter((s) => part.has(s)),
+      chains: t.chains.filter((c) => part.has(c)),
+    });
   }
+  yield e.render('table-elements', { t, chunk: ELEMENT_CHUNK });
+}
+
+/** The header every full script starts with. */
+export function renderHeader(ruleset: Ruleset): string {
+  return engine().render('ruleset-header', ruleset);
 }
 
 /** The whole ruleset as one string (see renderRulesetChunks). */

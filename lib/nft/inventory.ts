@@ -1,0 +1,68 @@
+// What one of sluice's tables holds, by name: its chains, maps and sets, and each affinity set's
+// timeout. A full sync needs it to delete what the wanted ruleset no longer has and to keep what
+// holds state. It comes from the ruleset sluice applied last, or, when that is not known (a new
+// process over tables an earlier one wrote, a table made anew by someone else), from the kernel.
+import { GLOBAL_MAPS, GLOBAL_SETS, SKELETON_CHAINS, type FamilyRuleset, type GlobalSetName, type TableFamily } from './ir.ts';
+
+export interface TableInventory {
+  chains: Set<string>;
+  /** Maps and sets by name; for sets with a timeout (affinity), the timeout in seconds. */
+  maps: Set<string>;
+  sets: Map<string, number | undefined>;
+}
+
+export function inventoryOf(t: FamilyRuleset): TableInventory {
+  const sets = new Map<string, number | undefined>();
+  const maps = new Set<string>();
+  for (const s of GLOBAL_SETS) if (GLOBAL_MAPS.has(s)) maps.add(s); else sets.set(s, undefined);
+  for (const m of t.endpointMaps) maps.add(m.name);
+  for (const s of t.affinitySets) sets.set(s.name, s.timeout);
+  return { chains: new Set([...SKELETON_CHAINS, ...t.chains.map((c) => c.name)]), maps, sets };
+}
+
+type Json = any;
+
+/** The inventory of `<family> sluice` from `nft -j list chains|sets|maps <family>` output; undefined when there is no such table. */
+export function parseInventory(listings: string[], family: TableFamily): TableInventory | undefined {
+  const inv: TableInventory = { chains: new Set(), maps: new Set(), sets: new Map() };
+  let found = false;
+  for (const text of listings) {
+    for (const item of (JSON.parse(text) as { nftables: Json[] }).nftables) {
+      const [kind, body] = Object.entries(item)[0] as [string, Json];
+      if (body?.family !== family || body.table !== 'sluice') continue;
+      found = true;
+      if (kind === 'chain') inv.chains.add(body.name);
+      else if (kind === 'map') inv.maps.add(body.name);
+      else if (kind === 'set') inv.sets.set(body.name, typeof body.timeout === 'number' ? body.timeout : undefined);
+    }
+  }
+  return found ? inv : undefined;
+}
+
+export interface FullSyncPrologue {
+  family: TableFamily;
+  flushSets: string[];
+  flushMaps: string[];
+  deleteChains: string[];
+  deleteMaps: string[];
+  deleteSets: string[];
+}
+
+/**
+ * What a full sync does to the table that exists before it writes the wanted one (templates/full-sync-prologue.eta).
+ * Affinity sets that stay with the same timeout are neither flushed nor deleted: their clients stay.
+ */
+export function fullSyncPrologue(want: FamilyRuleset, existing: TableInventory): FullSyncPrologue {
+  const wanted = inventoryOf(want);
+  const stateful = new Set(want.affinitySets.map((s) => s.name));
+  const p: FullSyncPrologue = { family: want.family, flushSets: [], flushMaps: [], deleteChains: [], deleteMaps: [], deleteSets: [] };
+  for (const name of existing.maps) (wanted.maps.has(name) ? p.flushMaps : p.deleteMaps).push(name);
+  for (const [name, timeout] of existing.sets) {
+    if (!wanted.sets.has(name) || wanted.sets.get(name) !== timeout) p.deleteSets.push(name);
+    else if (!stateful.has(name)) p.flushSets.push(name);
+  }
+  for (const name of existing.chains) if (!wanted.chains.has(name)) p.deleteChains.push(name);
+  return p;
+}
+
+export const isGlobalSet = (name: string): name is GlobalSetName => (GLOBAL_SETS as readonly string[]).includes(name);
