@@ -70,11 +70,6 @@ export function* renderTableChunks(t: FamilyRuleset, how: { replace: true } | { 
   yield e.render('table-elements', { t, chunk: ELEMENT_CHUNK });
 }
 
-/** The header every full script starts with. */
-export function renderHeader(ruleset: Ruleset): string {
-  return engine().render('ruleset-header', ruleset);
-}
-
 /** The whole ruleset as one string (see renderRulesetChunks). */
 export function renderRuleset(ruleset: Ruleset): string {
   return [...renderRulesetChunks(ruleset)].join('');

@@ -7,11 +7,13 @@ import { TRIGGER_TIME_ANNOTATION, type KubeObject, type ObjectKind } from '../k8
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../manifests/store.ts';
 import type { Problem, ProxyModel } from '../model/types.ts';
-import { categorize } from '../model/usable.ts';
-import { diffRulesets, isEmptyTransaction } from '../nft/diff.ts';
-import type { Ruleset } from '../nft/ir.ts';
+import { categorizeEndpoints, isExternallyAccessible } from '../model/categorize.ts';
+import type { IPFamily } from '../serve/ip-family.ts';
+import { diffTable, isEmptyChange, skeletonChange } from '../nft/diff.ts';
+import { inventoryOf } from '../nft/inventory.ts';
+import type { FamilyRuleset, Ruleset, TableFamily } from '../nft/ir.ts';
 import { NftError, type NftRunner, type Script, type TableHandle } from '../nft/runner.ts';
-import { renderRulesetChunks, renderTransaction } from '../nft/templates.ts';
+import { renderTableChunks, renderTransaction } from '../nft/templates.ts';
 import { describeProblem } from '../render.ts';
 import { planRuleset } from '../plan/plan.ts';
 import { buildModel } from '../model/build.ts';
@@ -56,10 +58,9 @@ export interface SyncLoopOptions {
 export class SyncLoop {
   private readonly o: SyncLoopOptions;
   private readonly clock: Clock;
-  private applied?: { ruleset: Ruleset; model: ProxyModel };
-  private tableHandles?: string;
-  private needFull: { reason: string } | undefined = { reason: 'first sync' };
-  private lastFullAt = 0;
+  private readonly families = new Map<TableFamily, FamilyState>([['ip', { lastFullAt: 0 }], ['ip6', { lastFullAt: 0 }]]);
+  /** The model of the last sync, for the conntrack clean-up. */
+  private appliedModel?: ProxyModel;
   private lastSyncAt = -Infinity;
   private queuedAt: number | undefined;
   private checkTables = false;
@@ -132,7 +133,7 @@ export class SyncLoop {
     if (this.queuedAt === undefined) {
       this.queuedAt = this.clock.now();
       this.o.health?.queued();
-      this.o.metrics?.syncProxyRulesLastQueuedTimestamp.set(this.queuedAt / 1000);
+      for (const ip_family of ['IPv4', 'IPv6'] as const) this.o.metrics?.syncProxyRulesLastQueuedTimestamp.set({ ip_family }, this.queuedAt / 1000);
     }
     if (this.running || this.timer !== undefined) return;
     const wait = Math.max(0, this.lastSyncAt + this.o.config.minSyncPeriodMs - this.clock.now());
@@ -140,7 +141,10 @@ export class SyncLoop {
       this.timer = undefined;
       this.running = this.sync().catch((e) => {
         this.o.log.error('sync failed', { error: (e as Error).stack ?? String(e) });
-        this.needFull = { reason: 'the previous sync failed' };
+        for (const st of this.families.values()) {
+          st.needFull = { reason: 'the previous sync failed' };
+          st.applied = undefined;
+        }
         this.queuedAt ??= this.clock.now();
       }).finally(() => {
         this.running = undefined;
@@ -174,59 +178,104 @@ export class SyncLoop {
     this.reportProblems(model);
     const ruleset = planRuleset(model, this.o.config);
 
-    if (this.checkTables && !this.needFull) await this.checkTablesUnchanged();
+    if (this.checkTables) await this.checkTablesUnchanged();
     this.checkTables = false;
-    if (!this.needFull && started - this.lastFullAt >= (this.o.fullSyncPeriodMs ?? FULL_SYNC_PERIOD_MS)) this.needFull = { reason: 'periodic full sync' };
 
-    const tx = this.needFull ? { kind: 'full' as const, reason: this.needFull.reason } : diffRulesets(this.applied?.ruleset, ruleset);
-    if (isEmptyTransaction(tx)) {
+    // One transaction per family: a table the kernel refuses holds back only its own family.
+    const results: FamilySyncResult[] = [];
+    for (const t of ruleset.tables) {
+      const r = await this.syncFamily(t, ruleset, model, started);
+      if (r) results.push(r);
+    }
+    const before = this.appliedModel;
+    this.appliedModel = model;
+    if (results.length === 0) {
       // minSyncPeriod spaces out what is sent to the kernel: a sync that sent nothing (a periodic check,
       // most often) does not make the next change wait.
       this.lastSyncAt = lastSyncBefore;
       this.observeProgramming(triggers);
-      this.applied = { ruleset, model };
-      this.done();
+      this.done(ruleset.tables.map((t) => t.family));
       return;
     }
-    const full = tx.kind === 'full';
-    if (full) this.o.log.info('full sync: replacing sluice\'s tables', { reason: tx.reason, servicePorts: model.servicePorts.length });
-    // A full ruleset goes to nft in pieces, made as they are written; a transaction is small.
-    let lines = 0;
-    const script: Script = tx.kind === 'full'
-      ? { *chunks() { lines = 0; for (const c of renderRulesetChunks(ruleset)) { lines += countLines(c); yield c; } } }
-      : renderTransaction(tx.tables, ruleset);
-    if (typeof script === 'string') lines = countLines(script);
-    if (full) this.o.log.info('applying the full ruleset', { plannedInMs: this.clock.now() - started });
-    const progress = full ? this.reportProgress(started) : undefined;
-    try {
-      await this.o.nft.apply(script);
-    } catch (e) {
-      this.triggers.unshift(...triggers); // still waiting for the kernel
-      this.failed(e as Error, script, full, started, model);
-      return;
-    } finally {
-      progress?.stop();
-    }
-    const before = this.applied?.model;
-    this.applied = { ruleset, model };
-    this.needFull = undefined;
-    if (full) {
-      this.lastFullAt = started;
-      this.tableHandles = await this.readTableHandles();
-    }
+    const failed = results.filter((r) => r.error);
+    const waiting = new Set(failed.map((r) => r.family));
+    this.triggers.unshift(...triggers.filter((t) => waiting.has(t.family))); // still waiting for the kernel
+    this.observeProgramming(triggers.filter((t) => !waiting.has(t.family)));
+    const ok = results.filter((r) => !r.error);
+    this.done(ok.map((r) => r.family));
+    this.recordModel(model);
+    const full = results.some((r) => r.full);
+    const lines = results.reduce((n, r) => n + r.lines, 0);
     const durationMs = this.clock.now() - started;
-    this.recordSuccess(model, full, durationMs, lines);
-    this.observeProgramming(triggers);
-    if (typeof script === 'string') this.o.log.debug('partial sync transaction', { transaction: script });
-    this.o.log.info(full ? 'full sync' : 'partial sync', {
-      kind: full ? 'full' : 'partial', durationMs, lines, servicePorts: model.servicePorts.length,
-      serviceChanges: changes.service, endpointChanges: changes.endpoint,
-    });
-    this.done();
-    this.o.onSync?.({ kind: full ? 'full' : 'partial', ok: true, lines, durationMs, script: typeof script === 'string' ? script : undefined, model });
+    if (failed.length === 0) {
+      this.o.log.info(full ? 'full sync' : 'partial sync', {
+        kind: full ? 'full' : 'partial', durationMs, lines, servicePorts: model.servicePorts.length,
+        serviceChanges: changes.service, endpointChanges: changes.endpoint,
+      });
+    }
+    const texts = results.map((r) => r.script);
+    const script = texts.every((t) => t !== undefined) ? texts.join('') : undefined;
+    this.o.onSync?.({ kind: full ? 'full' : 'partial', ok: failed.length === 0, lines, durationMs, script, model, error: failed[0]?.error });
+    if (failed.length > 0) return;
     if (this.o.conntrack) await this.o.conntrack.delete(conntrackDeletions(before, model));
     // Outside the sync's own time: the rules are in the kernel already.
     setImmediate(() => collectIfGrown());
+  }
+
+  /** Brings one family's table to `t`: a partial transaction, or a full sync; undefined when there was nothing to send. */
+  private async syncFamily(t: FamilyRuleset, ruleset: Ruleset, model: ProxyModel, started: number): Promise<FamilySyncResult | undefined> {
+    const st = this.families.get(t.family)!;
+    if (!st.needFull && started - st.lastFullAt >= (this.o.fullSyncPeriodMs ?? FULL_SYNC_PERIOD_MS)) st.needFull = { reason: 'periodic full sync' };
+    if (!st.needFull && !st.applied) st.needFull = { reason: 'nothing applied yet' };
+    const skeleton = !st.needFull && skeletonChange(st.applied!, t);
+    if (skeleton) st.needFull = { reason: skeleton };
+
+    let script: Script;
+    let lines = 0;
+    const full = st.needFull !== undefined;
+    if (full) {
+      // Over tables sluice did not write itself (or no longer knows), the kernel says what is there.
+      const existing = st.applied ? inventoryOf(st.applied) : await this.o.nft.inventory(t.family);
+      this.o.log.info('full sync', { family: t.family, reason: st.needFull!.reason, servicePorts: model.servicePorts.length, tableExists: existing !== undefined });
+      // A full ruleset goes to nft in pieces, made as they are written.
+      script = { *chunks() { lines = 0; for (const c of renderTableChunks(t, { existing })) { lines += countLines(c); yield c; } } };
+    } else {
+      const change = diffTable(st.applied!, t);
+      if (isEmptyChange(change)) {
+        st.applied = t;
+        return undefined;
+      }
+      script = renderTransaction([change], ruleset);
+      lines = countLines(script);
+    }
+    const familyStarted = this.clock.now();
+    const progress = full ? this.reportProgress(familyStarted) : undefined;
+    const ip_family = t.family === 'ip' ? 'IPv4' : 'IPv6';
+    try {
+      await this.o.nft.apply(script);
+    } catch (e) {
+      const error = e as Error;
+      this.failed(error, script, full, ip_family);
+      // The kernel kept what it had; what that is is read again before the next (full) sync.
+      st.needFull = { reason: 'the previous sync failed' };
+      st.applied = undefined;
+      return { family: ip_family, full, lines, script: typeof script === 'string' ? script : undefined, error };
+    } finally {
+      progress?.stop();
+    }
+    st.applied = t;
+    st.needFull = undefined;
+    if (full) {
+      st.lastFullAt = started;
+      st.handle = await this.readTableHandle(t.family);
+    }
+    const seconds = (this.clock.now() - familyStarted) / 1000;
+    const m = this.o.metrics;
+    m?.syncProxyRulesDuration.observe({ ip_family }, seconds);
+    (full ? m?.syncFullProxyRulesDuration : m?.syncPartialProxyRulesDuration)?.observe({ ip_family }, seconds);
+    m?.transactionLines.observe({ sync: full ? 'full' : 'partial' }, lines);
+    if (typeof script === 'string') this.o.log.debug('partial sync transaction', { family: t.family, transaction: script });
+    return { family: ip_family, full, lines, script: typeof script === 'string' ? script : undefined };
   }
 
   /** kube-proxy's network programming latency: from a change in the cluster to its rules in the kernel. */
@@ -248,44 +297,40 @@ export class SyncLoop {
     return { stop: () => this.clock.clearTimeout(handle) };
   }
 
-  private done() {
-    this.o.health?.updated();
-    this.o.metrics?.syncProxyRulesLastTimestamp.set(this.clock.now() / 1000);
+  private done(families: (TableFamily | IPFamily)[]) {
+    const now = this.clock.now() / 1000;
+    for (const f of families) {
+      const ip_family: IPFamily = f === 'ip' || f === 'IPv4' ? 'IPv4' : 'IPv6';
+      this.o.health?.updated(ip_family);
+      this.o.metrics?.syncProxyRulesLastTimestamp.set({ ip_family }, now);
+    }
   }
 
-  private failed(e: Error, script: Script, full: boolean, started: number, model: ProxyModel) {
-    const durationMs = this.clock.now() - started;
+  private failed(e: Error, script: Script, full: boolean, ip_family: IPFamily) {
     const lines = e instanceof NftError ? e.lines : [];
-    this.o.log.error('nft rejected the sync; the next sync replaces the tables', {
-      kind: full ? 'full' : 'partial', error: e.message, nftErrors: lines.slice(0, 20).map((l) => `line ${l.line}: ${l.message}: ${l.text}`),
+    this.o.log.error('nft rejected the sync; the next sync of this family is a full one', {
+      kind: full ? 'full' : 'partial', ip_family, error: e.message, nftErrors: lines.slice(0, 20).map((l) => `line ${l.line}: ${l.message}: ${l.text}`),
       stderr: e instanceof NftError ? e.stderr.slice(0, 4000) : undefined,
+      transaction: typeof script === 'string' && script.length < 20_000 ? script : undefined,
     });
-    this.o.metrics?.nftablesSyncFailuresTotal.inc({ ip_family: 'IPv4' });
-    this.needFull = { reason: 'the previous sync failed' };
+    this.o.metrics?.nftablesSyncFailuresTotal.inc({ ip_family });
     // Retry after minSyncPeriod, as for any change.
     this.queuedAt ??= this.clock.now();
-    const text = typeof script === 'string' ? script : undefined;
-    this.o.onSync?.({ kind: full ? 'full' : 'partial', ok: false, lines: text ? countLines(text) : 0, durationMs, script: text, model, error: e });
   }
 
-  private recordSuccess(model: ProxyModel, full: boolean, durationMs: number, lines: number) {
+  /** What the sync programmed, once per sync whatever the number of families. */
+  private recordModel(model: ProxyModel) {
     const m = this.o.metrics;
     if (!m) return;
-    const seconds = durationMs / 1000;
-    for (const ip_family of ['IPv4', 'IPv6'] as const) {
-      m.syncProxyRulesDuration.observe({ ip_family }, seconds);
-      (full ? m.syncFullProxyRulesDuration : m.syncPartialProxyRulesDuration).observe({ ip_family }, seconds);
-    }
-    m.transactionLines.observe({ sync: full ? 'full' : 'partial' }, lines);
     m.servicesProgrammed.set(new Set(model.servicePorts.map((sp) => `${sp.namespace}/${sp.name}`)).size);
     m.endpointsProgrammed.set(model.servicePorts.reduce((n, sp) => n + sp.endpoints.length, 0));
     const noLocal = { IPv4: { internal: 0, external: 0 }, IPv6: { internal: 0, external: 0 } };
     for (const sp of model.servicePorts) {
-      const { all, local } = categorize(sp.endpoints, this.o.nodeName);
-      if (all.length === 0 || local.length > 0) continue;
+      const { local, hasAny } = categorizeEndpoints(sp, this.o.nodeName);
+      if (!hasAny || local.length > 0) continue;
       const fam = sp.family === 4 ? noLocal.IPv4 : noLocal.IPv6;
       if (sp.internalPolicyLocal) fam.internal++;
-      if (sp.externalPolicyLocal && (sp.nodePort !== undefined || sp.loadBalancerIPs.length + sp.externalIPs.length > 0)) fam.external++;
+      if (sp.externalPolicyLocal && isExternallyAccessible(sp)) fam.external++;
     }
     for (const [ip_family, v] of Object.entries(noLocal)) {
       m.noLocalEndpoints.set({ ip_family, traffic_policy: 'internal' }, v.internal);
@@ -314,9 +359,9 @@ export class SyncLoop {
     this.reportedProblems = now;
   }
 
-  private async readTableHandles(): Promise<string | undefined> {
+  private async readTableHandle(family: TableFamily): Promise<number | undefined> {
     try {
-      return handlesKey(await this.o.nft.tables());
+      return (await this.o.nft.tables()).find((t) => t.family === family)?.handle;
     } catch (e) {
       this.o.log.warn('could not list nft tables', { error: (e as Error).message });
       return undefined;
@@ -324,24 +369,47 @@ export class SyncLoop {
   }
 
   /**
-   * A table deleted or made anew by someone else shows as a changed handle: then the tables are replaced.
-   * So are they when the handles could not be read after the last full sync: nothing to compare with.
+   * A table deleted or made anew by someone else shows as a changed handle: then that table gets a
+   * full sync over what the kernel has. So does it when its handle could not be read after the last
+   * full sync: nothing to compare with.
    */
   private async checkTablesUnchanged() {
-    const now = await this.readTableHandles();
-    if (now === undefined) return;
-    if (this.tableHandles === undefined) {
-      this.o.log.warn('sluice\'s table handles were not known; replacing the tables', { found: now });
-      this.needFull = { reason: 'table handles unknown' };
-    } else if (now !== this.tableHandles) {
-      this.o.log.warn('sluice\'s tables were changed outside sluice; replacing them', { expected: this.tableHandles, found: now });
-      this.needFull = { reason: 'tables changed outside sluice' };
+    let tables: TableHandle[];
+    try {
+      tables = await this.o.nft.tables();
+    } catch (e) {
+      this.o.log.warn('could not list nft tables', { error: (e as Error).message });
+      return;
+    }
+    for (const [family, st] of this.families) {
+      if (st.needFull || !st.applied) continue;
+      const now = tables.find((t) => t.family === family)?.handle;
+      if (st.handle === undefined) {
+        this.o.log.warn('sluice\'s table handle was not known; syncing the table whole', { family, found: now });
+        st.needFull = { reason: 'table handle unknown' };
+      } else if (now !== st.handle) {
+        this.o.log.warn('sluice\'s table was changed outside sluice; syncing it whole', { family, expected: st.handle, found: now ?? '(none)' });
+        st.needFull = { reason: 'table changed outside sluice' };
+        st.applied = undefined;
+      }
     }
   }
 }
 
-function handlesKey(tables: TableHandle[]): string {
-  return tables.map((t) => `${t.family}:${t.handle}`).sort().join(',') || '(none)';
+interface FamilySyncResult {
+  family: IPFamily;
+  full: boolean;
+  lines: number;
+  script?: string;
+  error?: Error;
+}
+
+/** One family's table: what sluice last applied there, and whether the next sync must be a full one. */
+interface FamilyState {
+  applied?: FamilyRuleset;
+  needFull?: { reason: string };
+  lastFullAt: number;
+  handle?: number;
 }
 
 function countLines(script: string): number {

@@ -6,7 +6,7 @@ import type { KubeObject } from '../../lib/k8s/objects.ts';
 import { recordingLogger } from '../../lib/log.ts';
 import { ObjectStore } from '../../lib/manifests/store.ts';
 import { FakeNft, scriptText, type Script } from '../../lib/nft/runner.ts';
-import { renderRuleset } from '../../lib/nft/templates.ts';
+import { renderTableChunks } from '../../lib/nft/templates.ts';
 import { planFromStore } from '../../lib/render.ts';
 import { SyncLoop, type SyncOutcome } from '../../lib/sync/sync-loop.ts';
 import { FakeClock, settle } from './fake-clock.ts';
@@ -67,7 +67,8 @@ class RecordingNft extends FakeNft {
   }
 }
 
-const isFull = (script: string) => script.includes('delete table ip sluice');
+// A full sync writes its table in block syntax; a partial transaction never does.
+const isFull = (script: string) => /^table ip6? sluice \{$/m.test(script);
 
 function setUp(opts: { listed?: boolean } = {}) {
   const store = new ObjectStore();
@@ -80,9 +81,10 @@ function setUp(opts: { listed?: boolean } = {}) {
   store.upsert(service('web', '10.96.0.10'));
   store.upsert(slice('web', ['10.244.1.11', '10.244.2.11']));
   if (opts.listed ?? true) for (const kind of ['Service', 'EndpointSlice', 'Endpoints', 'Node'] as const) store.synced(kind);
-  /** What a full load of the store's current objects would be. */
-  const expectedFull = () => renderRuleset(planFromStore(store, config, NODE).ruleset);
-  return { store, nft, clock, log, loop, outcomes, expectedFull };
+  /** What a full sync of the store's current objects into empty tables sends: one script per family. */
+  const expectedFull = () => planFromStore(store, config, NODE).ruleset.tables.map((t) => [...renderTableChunks(t, { existing: undefined })].join(''));
+  const fullAttempts = () => expectedFull().map((script) => ({ script, ok: true }));
+  return { store, nft, clock, log, loop, outcomes, expectedFull, fullAttempts };
 }
 
 describe('SyncLoop', () => {
@@ -96,7 +98,7 @@ describe('SyncLoop', () => {
     expect(h.nft.tableReads).toBe(0);
     h.store.synced('EndpointSlice');
     await h.clock.advance(0);
-    expect(h.nft.attempts).toEqual([{ script: h.expectedFull(), ok: true }]);
+    expect(h.nft.attempts).toEqual(h.fullAttempts());
     await h.loop.stop();
   });
 
@@ -107,14 +109,14 @@ describe('SyncLoop', () => {
     expect(h.nft.attempts).toEqual([]);
     h.store.synced('Service');
     await h.clock.advance(0);
-    expect(h.nft.attempts.map((a) => isFull(a.script))).toEqual([true]);
+    expect(h.nft.attempts.map((a) => isFull(a.script))).toEqual([true, true]);
     await h.loop.stop();
   });
 
-  test('the first sync replaces the tables whole, at once', async () => {
+  test('the first sync writes both tables whole, at once, one transaction per family', async () => {
     const h = setUp();
     await h.clock.advance(0);
-    expect(h.nft.attempts).toEqual([{ script: h.expectedFull(), ok: true }]);
+    expect(h.nft.attempts).toEqual(h.fullAttempts());
     expect(h.outcomes.map((o) => [o.kind, o.ok])).toEqual([['full', true]]);
     await h.loop.stop();
   });
@@ -123,11 +125,11 @@ describe('SyncLoop', () => {
     const h = setUp();
     await h.clock.advance(0); // the first, full sync at t = 0
     await h.clock.advance(config.syncPeriodMs); // the periodic check: nothing to send
-    expect(h.nft.attempts).toHaveLength(1);
+    expect(h.nft.attempts).toHaveLength(2);
     await h.clock.advance(10);
     h.store.upsert(slice('web', ['10.244.1.11']));
     await h.clock.advance(0);
-    expect(h.nft.times).toEqual([0, config.syncPeriodMs + 10]);
+    expect(h.nft.times).toEqual([0, 0, config.syncPeriodMs + 10]);
     await h.loop.stop();
   });
 
@@ -141,11 +143,11 @@ describe('SyncLoop', () => {
     await h.clock.advance(50);
     h.store.upsert(slice('db', ['10.244.2.12']));
     await h.clock.advance(49); // t = 199: minSyncPeriod has not passed since the first sync
-    expect(h.nft.attempts).toHaveLength(1);
-    await h.clock.advance(1); // t = 200
     expect(h.nft.attempts).toHaveLength(2);
-    expect(h.nft.times).toEqual([0, 200]);
-    const partial = h.nft.attempts[1].script;
+    await h.clock.advance(1); // t = 200
+    expect(h.nft.attempts).toHaveLength(3); // only the ip table changed
+    expect(h.nft.times).toEqual([0, 0, 200]);
+    const partial = h.nft.attempts[2].script;
     expect(isFull(partial)).toBe(false);
     expect(partial).toContain('10.244.1.12'); // the new endpoint of web
     expect(partial).toContain('svc/lab/db/tcp/80'); // the new service and its endpoint
@@ -155,7 +157,7 @@ describe('SyncLoop', () => {
     await h.clock.advance(1000);
     h.store.remove('EndpointSlice', 'lab/db-1');
     await h.clock.advance(0);
-    expect(h.nft.attempts).toHaveLength(3);
+    expect(h.nft.attempts).toHaveLength(4);
     await h.loop.stop();
   });
 
@@ -171,20 +173,20 @@ describe('SyncLoop', () => {
       h.store.upsert(slice('web', ['10.244.1.11', `10.244.1.${last}`]));
       await h.clock.advance(100);
     }
-    expect(h.nft.attempts).toHaveLength(1);
+    expect(h.nft.attempts).toHaveLength(2);
     h.nft.gate = undefined;
     release();
     await settle();
-    expect(h.nft.attempts).toHaveLength(2); // the held sync
+    expect(h.nft.attempts).toHaveLength(3); // the held sync
     // The held sync started at t=1000 and ended at t=1300, past minSyncPeriod: the three changes go
     // out at once, together, with only the last state.
     await h.clock.advance(0);
-    expect(h.nft.attempts).toHaveLength(3);
-    expect(h.nft.times).toEqual([0, 1000, 1300]);
-    expect(h.nft.attempts[2].script).toContain('10.244.1.14');
-    expect(h.nft.attempts[2].script).not.toContain('10.244.1.13');
+    expect(h.nft.attempts).toHaveLength(4);
+    expect(h.nft.times).toEqual([0, 0, 1000, 1300]);
+    expect(h.nft.attempts[3].script).toContain('10.244.1.14');
+    expect(h.nft.attempts[3].script).not.toContain('10.244.1.13');
     await h.clock.advance(5000);
-    expect(h.nft.attempts).toHaveLength(3);
+    expect(h.nft.attempts).toHaveLength(4);
     await h.loop.stop();
   });
 
@@ -194,46 +196,48 @@ describe('SyncLoop', () => {
     h.store.upsert(service('web', '10.96.0.10'));
     h.store.upsert(slice('web', ['10.244.1.11', '10.244.2.11']));
     await h.clock.advance(10_000);
-    expect(h.nft.attempts).toHaveLength(1);
+    expect(h.nft.attempts).toHaveLength(2);
     // An object the rules do not depend on (another node) changes nothing either.
     h.store.upsert({ kind: 'Node', metadata: { name: 'node2' } });
     await h.clock.advance(1000);
-    expect(h.nft.attempts).toHaveLength(1);
+    expect(h.nft.attempts).toHaveLength(2);
     // The periodic checks did look at the tables.
     expect(h.nft.tableReads).toBeGreaterThanOrEqual(1 + 5);
     await h.loop.stop();
   });
 
-  test('after nft refuses a sync, the next one replaces the tables whole, after minSyncPeriod, without a new change', async () => {
+  test('after nft refuses a sync, the next one of that family is full, after minSyncPeriod, without a new change', async () => {
     const h = setUp();
     await h.clock.advance(0);
     await h.clock.advance(1000);
     h.nft.failures.push('/dev/stdin:1:1-6: Error: Could not process rule: No such file or directory\n');
     h.store.upsert(slice('web', ['10.244.1.11']));
     await h.clock.advance(0);
-    expect(h.nft.attempts.map((a) => [isFull(a.script), a.ok])).toEqual([[true, true], [false, false]]);
+    expect(h.nft.attempts.map((a) => [isFull(a.script), a.ok])).toEqual([[true, true], [true, true], [false, false]]);
     expect(h.outcomes.at(-1)).toMatchObject({ kind: 'partial', ok: false });
     await h.clock.advance(199);
-    expect(h.nft.attempts).toHaveLength(2);
-    await h.clock.advance(1);
     expect(h.nft.attempts).toHaveLength(3);
-    expect(h.nft.attempts[2]).toEqual({ script: h.expectedFull(), ok: true });
-    expect(h.log.lines.find((l) => l.msg === 'full sync: replacing sluice\'s tables' && l.fields?.reason === 'the previous sync failed')).toBeDefined();
+    await h.clock.advance(1);
+    expect(h.nft.attempts).toHaveLength(4);
+    expect(h.nft.attempts[3]).toEqual(h.fullAttempts()[0]);
+    expect(h.log.lines.find((l) => l.msg === 'full sync' && l.fields?.reason === 'the previous sync failed' && l.fields?.family === 'ip')).toBeDefined();
     // And after that success, changes are partial again.
     h.store.upsert(slice('web', ['10.244.1.11', '10.244.1.12']));
     await h.clock.advance(200);
-    expect(h.nft.attempts.map((a) => isFull(a.script))).toEqual([true, false, true, false]);
+    expect(h.nft.attempts.map((a) => isFull(a.script))).toEqual([true, true, false, true, false]);
     await h.loop.stop();
   });
 
-  test('a failed full sync is retried as a full sync until it works', async () => {
+  test('a failed full sync is retried as a full sync until it works, each family on its own', async () => {
     const h = setUp();
-    h.nft.failures.push('Error: one', 'Error: two');
+    h.nft.failures.push('Error: one', 'Error: two', 'Error: three');
     await h.clock.advance(1000);
-    expect(h.nft.attempts.map((a) => [isFull(a.script), a.ok])).toEqual([[true, false], [true, false], [true, true]]);
-    expect(h.nft.times).toEqual([0, 200, 400]);
+    // t=0: ip and ip6 refused; t=200: ip refused again, ip6 applied; t=400: ip applied.
+    expect(h.nft.attempts.map((a) => [isFull(a.script), a.ok])).toEqual([[true, false], [true, false], [true, false], [true, true], [true, true]]);
+    expect(h.nft.attempts.map((a) => /^table (ip6?) sluice \{$/m.exec(a.script)![1])).toEqual(['ip', 'ip6', 'ip', 'ip6', 'ip']);
+    expect(h.nft.times).toEqual([0, 0, 200, 200, 400]);
     await h.clock.advance(5000);
-    expect(h.nft.attempts).toHaveLength(3);
+    expect(h.nft.attempts).toHaveLength(5);
     await h.loop.stop();
   });
 
@@ -241,18 +245,18 @@ describe('SyncLoop', () => {
     const h = setUp();
     await h.clock.advance(0);
     await h.clock.advance(2000); // one periodic check: handles unchanged, nothing sent
-    expect(h.nft.attempts).toHaveLength(1);
+    expect(h.nft.attempts).toHaveLength(2);
     // Someone deleted the ip table and created another one of the same name.
     h.nft.handles = [{ family: 'ip', name: 'sluice', handle: 7 }, { family: 'ip6', name: 'sluice', handle: 1 }];
     await h.clock.advance(1999);
-    expect(h.nft.attempts).toHaveLength(1);
-    await h.clock.advance(1);
     expect(h.nft.attempts).toHaveLength(2);
-    expect(h.nft.attempts[1]).toEqual({ script: h.expectedFull(), ok: true });
-    expect(h.log.lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toContain('sluice\'s tables were changed outside sluice; replacing them');
+    await h.clock.advance(1);
+    expect(h.nft.attempts).toHaveLength(3);
+    expect(h.nft.attempts[2]).toEqual(h.fullAttempts()[0]);
+    expect(h.log.lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toContain('sluice\'s table was changed outside sluice; syncing it whole');
     // The new handles are the ones to compare against now: the next check finds nothing amiss.
     await h.clock.advance(2000);
-    expect(h.nft.attempts).toHaveLength(2);
+    expect(h.nft.attempts).toHaveLength(3);
     await h.loop.stop();
   });
 
@@ -263,9 +267,9 @@ describe('SyncLoop', () => {
     expect(h.log.lines.map((l) => l.msg)).toContain('could not list nft tables');
     h.nft.handles = [{ family: 'ip', name: 'sluice', handle: 9 }, { family: 'ip6', name: 'sluice', handle: 9 }];
     await h.clock.advance(4000);
-    expect(h.nft.attempts.map((a) => isFull(a.script))).toEqual([true, true]);
+    expect(h.nft.attempts.map((a) => isFull(a.script))).toEqual([true, true, true, true]);
     await h.clock.advance(4000);
-    expect(h.nft.attempts).toHaveLength(2);
+    expect(h.nft.attempts).toHaveLength(4);
     await h.loop.stop();
   });
 
@@ -274,7 +278,8 @@ describe('SyncLoop', () => {
     await h.clock.advance(0);
     h.nft.handles = [{ family: 'ip6', name: 'sluice', handle: 1 }];
     await h.clock.advance(2000);
-    expect(h.nft.attempts.map((a) => isFull(a.script))).toEqual([true, true]);
+    expect(h.nft.attempts.map((a) => isFull(a.script))).toEqual([true, true, true]);
+    expect(h.nft.attempts[2]).toEqual(h.fullAttempts()[0]);
     await h.loop.stop();
   });
 
@@ -286,6 +291,6 @@ describe('SyncLoop', () => {
     expect(h.clock.pending()).toEqual([]);
     h.store.upsert(slice('web', ['10.244.1.12']));
     await h.clock.advance(10_000);
-    expect(h.nft.attempts).toHaveLength(1);
+    expect(h.nft.attempts).toHaveLength(2);
   });
 });
