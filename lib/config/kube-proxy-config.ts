@@ -12,6 +12,11 @@ export type DetectLocalMode = 'ClusterCIDR' | 'NodeCIDR' | 'BridgeInterface' | '
 export interface ProxyConfig {
   hostnameOverride?: string;
   clusterCIDRs: ParsedCIDR[];
+  /**
+   * sluice's extension: the service CIDRs of a cluster without ServiceCIDR objects (before Kubernetes
+   * 1.33), what kube-apiserver's --service-cluster-ip-range says. Unused while ServiceCIDRs exist.
+   */
+  serviceCIDRs: ParsedCIDR[];
   /** 'primary' stands for this node's InternalIPs. */
   nodePortAddresses: ('primary' | ParsedCIDR)[];
   detectLocalMode: DetectLocalMode;
@@ -27,6 +32,7 @@ export interface ProxyConfig {
 
 export const DEFAULT_CONFIG: ProxyConfig = {
   clusterCIDRs: [],
+  serviceCIDRs: [],
   nodePortAddresses: ['primary'],
   detectLocalMode: 'ClusterCIDR',
   masqueradeAll: false,
@@ -52,7 +58,7 @@ const KNOWN_UNUSED = new Set([
   'showHiddenMetricsForVersion', 'winkernel', 'windowsRunAsService',
 ]);
 const KNOWN_TOP = new Set([
-  'apiVersion', 'kind', 'hostnameOverride', 'clusterCIDR', 'nodePortAddresses', 'detectLocalMode', 'detectLocal',
+  'apiVersion', 'kind', 'hostnameOverride', 'clusterCIDR', 'serviceCIDRs', 'nodePortAddresses', 'detectLocalMode', 'detectLocal',
   'nftables', 'healthzBindAddress', 'metricsBindAddress', ...KNOWN_UNUSED,
 ]);
 const KNOWN_NFTABLES = new Set(['masqueradeAll', 'masqueradeBit', 'syncPeriod', 'minSyncPeriod']);
@@ -81,7 +87,7 @@ export function parseConfig(doc: any, warn: (msg: string) => void): ProxyConfig 
   for (const k of Object.keys(doc)) if (!KNOWN_TOP.has(k)) warn(`config: unknown field ${show(k)} ignored`);
   if (doc.mode !== undefined && doc.mode !== '' && doc.mode !== 'nftables') warn(`config: mode ${show(doc.mode)} ignored: sluice always programs nftables`);
 
-  const c: ProxyConfig = { ...DEFAULT_CONFIG, nodePortAddresses: [...DEFAULT_CONFIG.nodePortAddresses] };
+  const c: ProxyConfig = { ...DEFAULT_CONFIG, serviceCIDRs: [], nodePortAddresses: [...DEFAULT_CONFIG.nodePortAddresses] };
   if (doc.hostnameOverride !== undefined && doc.hostnameOverride !== '') {
     if (!isDNS1123Subdomain(doc.hostnameOverride)) throw new ConfigError('hostnameOverride', `${show(doc.hostnameOverride)} is not a valid node name`);
     c.hostnameOverride = doc.hostnameOverride;
@@ -93,6 +99,10 @@ export function parseConfig(doc: any, warn: (msg: string) => void): ProxyConfig 
     if (c.clusterCIDRs.length > 2 || (c.clusterCIDRs.length === 2 && c.clusterCIDRs[0].family === c.clusterCIDRs[1].family)) {
       throw new ConfigError('clusterCIDR', 'takes at most one CIDR per IP family');
     }
+  }
+  if (doc.serviceCIDRs !== undefined && doc.serviceCIDRs !== null) {
+    if (!Array.isArray(doc.serviceCIDRs)) throw new ConfigError('serviceCIDRs', 'is not a list');
+    c.serviceCIDRs = doc.serviceCIDRs.map((v: unknown, i: number) => parseCIDR(v) ?? fail(`serviceCIDRs[${i}]`, `${show(v)} is not a CIDR`));
   }
   if (doc.nodePortAddresses !== undefined && doc.nodePortAddresses !== null) {
     if (!Array.isArray(doc.nodePortAddresses)) throw new ConfigError('nodePortAddresses', 'is not a list');

@@ -6,6 +6,7 @@ export const COLLECTION_PATHS: Record<ObjectKind, string> = {
   EndpointSlice: '/apis/discovery.k8s.io/v1/endpointslices',
   Endpoints: '/api/v1/endpoints',
   Node: '/api/v1/nodes',
+  ServiceCIDR: '/apis/networking.k8s.io/v1/servicecidrs',
 };
 
 /** Selects one object by name in a list or watch. */

@@ -1,5 +1,5 @@
-// The API server as an ObjectSource: Services, EndpointSlices, legacy Endpoints and this node's
-// Node, each kept current by its own KindWatcher.
+// The API server as an ObjectSource: Services, EndpointSlices, legacy Endpoints, ServiceCIDRs and
+// this node's Node, each kept current by its own KindWatcher.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { COLLECTION_PATHS, nameSelector } from './api-paths.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
@@ -45,16 +45,19 @@ export class ClusterSource implements ObjectSource {
     if (this.#started) throw new Error('ClusterSource already started');
     this.#started = true;
     const o = this.#o;
-    const kinds: { kind: ObjectKind; fieldSelector?: string }[] = [
+    const kinds: { kind: ObjectKind; fieldSelector?: string; mayBeAbsent?: boolean }[] = [
       { kind: 'Node', fieldSelector: nameSelector(o.nodeName) },
       { kind: 'Service' },
       { kind: 'EndpointSlice' },
+      // networking.k8s.io/v1 ServiceCIDR is served from Kubernetes 1.33; older clusters answer 404.
+      { kind: 'ServiceCIDR', mayBeAbsent: true },
     ];
     if (o.watchEndpoints ?? true) kinds.push({ kind: 'Endpoints' });
     else sink.synced('Endpoints'); // nothing of this kind will come: its (empty) initial state is complete
-    for (const { kind, fieldSelector } of kinds) {
+    for (const { kind, fieldSelector, mayBeAbsent } of kinds) {
       this.#watchers.push(new KindWatcher({
         kind,
+        mayBeAbsent,
         kubeConfig: o.kubeConfig,
         path: COLLECTION_PATHS[kind],
         fieldSelector,

@@ -9,7 +9,7 @@ import { Backoff } from './backoff.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { EmittedObjects } from './emitted-objects.ts';
 import { GuardedWatch } from './guarded-watch.ts';
-import { listCollection } from './list-collection.ts';
+import { ApiError, listCollection } from './list-collection.ts';
 import type { ObjectList } from './list-collection.ts';
 import type { ObjectKind, ObjectSink } from './objects.ts';
 import type { Clock } from '../clock.ts';
@@ -29,6 +29,12 @@ export interface KindWatcherOptions {
   healthyAfterMs: number;
   listTimeoutMs: number;
   onRestart(kind: ObjectKind, error: unknown): void;
+  /**
+   * The API server may not serve this kind (ServiceCIDR before Kubernetes 1.33): a list answered
+   * 404 then means there are none. The kind is reported synced, so nothing waits for it, said once
+   * in the log, and asked for again every backoff.maxMs in case the cluster is upgraded.
+   */
+  mayBeAbsent?: boolean;
 }
 
 interface Run {
@@ -48,6 +54,7 @@ export class KindWatcher {
   #stopped = false;
   #synced = false;
   #restarts = 0;
+  #absent = false; // the last list was a 404 for a kind that may be absent
   #retry: unknown;
   #stopping = new AbortController(); // aborts lists in flight and reconnect delays
   #delays = new Set<() => void>();
@@ -103,9 +110,16 @@ export class KindWatcher {
   async #list(id: number): Promise<ObjectList> {
     const query: Record<string, string> = this.#o.fieldSelector ? { fieldSelector: this.#o.fieldSelector } : {};
     const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(this.#o.listTimeoutMs)]);
-    const list = await listCollection(this.#o.kubeConfig, this.#o.path, query, signal);
+    let list: ObjectList;
+    try {
+      list = await listCollection(this.#o.kubeConfig, this.#o.path, query, signal);
+    } catch (err) {
+      if (this.#isAbsent(err) && !this.#stopped && this.#run?.id === id) this.#noneServed();
+      throw err; // the run ends; #failed asks again later
+    }
     const run = this.#run;
     if (this.#stopped || run?.id !== id) throw new Error(`${this.kind} run ${id} is over`);
+    this.#absent = false;
     this.#emitted.replace(list.items);
     run.listedAt ??= this.#o.timers.now();
     this.#o.logger.info('listed', { kind: this.kind, objects: list.items.length, resourceVersion: list.metadata?.resourceVersion });
@@ -116,11 +130,36 @@ export class KindWatcher {
     return list;
   }
 
+  #isAbsent(err: unknown): boolean {
+    return this.#o.mayBeAbsent === true && err instanceof ApiError && err.statusCode === 404;
+  }
+
+  /** The API server does not serve this kind: there are none of it, which is a complete initial state. */
+  #noneServed(): void {
+    if (!this.#absent) {
+      this.#absent = true;
+      this.#o.logger.info('not served by the API server: taking it as none', { kind: this.kind, path: this.#o.path, retryMs: this.#o.backoff.maxMs });
+    }
+    this.#emitted.replace([]);
+    if (!this.#synced) {
+      this.#synced = true;
+      this.#sink.synced(this.kind);
+    }
+  }
+
   #failed(id: number, err: unknown): void {
     const run = this.#run;
     if (this.#stopped || run?.id !== id) return; // a run already given up, or our own stop()
     this.#run = undefined;
     void run.informer.stop();
+    if (this.#isAbsent(err)) {
+      // Not a failure: no restart counted, no warning; asked again at the slowest pace.
+      this.#retry = this.#o.timers.setTimeout(() => {
+        this.#retry = undefined;
+        if (!this.#stopped) this.#launch();
+      }, this.#o.backoff.maxMs);
+      return;
+    }
     const now = this.#o.timers.now();
     if (run.listedAt !== undefined && now - run.listedAt >= this.#o.healthyAfterMs) this.#backoff.reset();
     const delayMs = this.#backoff.next();

@@ -1,8 +1,8 @@
 // The Kubernetes objects sluice reads, reduced to the fields the proxy uses. Everything here is
 // untrusted input as it came from the API server or a file: lib/model validates it before use.
 
-export type ObjectKind = 'Service' | 'EndpointSlice' | 'Endpoints' | 'Node';
-export const OBJECT_KINDS: readonly ObjectKind[] = ['Service', 'EndpointSlice', 'Endpoints', 'Node'];
+export type ObjectKind = 'Service' | 'EndpointSlice' | 'Endpoints' | 'Node' | 'ServiceCIDR';
+export const OBJECT_KINDS: readonly ObjectKind[] = ['Service', 'EndpointSlice', 'Endpoints', 'Node', 'ServiceCIDR'];
 
 export interface ObjectMeta {
   name?: unknown;
@@ -70,6 +70,9 @@ export function slimObject(kind: ObjectKind, raw: any): KubeObject {
         spec: raw.spec ? { podCIDRs: raw.spec.podCIDRs, podCIDR: raw.spec.podCIDR, taints: raw.spec.taints } : undefined,
         status: raw.status ? { addresses: raw.status.addresses } : undefined,
       };
+    case 'ServiceCIDR':
+      // Only spec.cidrs: kube-proxy uses them whatever the status conditions say.
+      return { kind, metadata, spec: raw.spec ? { cidrs: raw.spec.cidrs } : undefined };
   }
 }
 

@@ -1,5 +1,5 @@
 // A manifest file or folder, read once into a store: what `sluice render` works from.
-import { objectKey, type KubeObject } from '../k8s/objects.ts';
+import { objectKey, OBJECT_KINDS, type KubeObject } from '../k8s/objects.ts';
 import { manifestFiles, readManifestFile } from './read.ts';
 import { ObjectStore } from './store.ts';
 
@@ -29,6 +29,6 @@ export function loadManifests(path: string): LoadResult {
       store.upsert(obj);
     }
   }
-  for (const kind of ['Service', 'EndpointSlice', 'Endpoints', 'Node'] as const) store.synced(kind);
+  for (const kind of OBJECT_KINDS) store.synced(kind);
   return { store, notes, duplicates };
 }

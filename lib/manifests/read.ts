@@ -10,6 +10,7 @@ const API_VERSIONS: Record<ObjectKind, string> = {
   EndpointSlice: 'discovery.k8s.io/v1',
   Endpoints: 'v1',
   Node: 'v1',
+  ServiceCIDR: 'networking.k8s.io/v1',
 };
 
 export const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];

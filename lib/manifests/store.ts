@@ -1,11 +1,9 @@
 // Objects by kind and key, as the model reads them. Fed by a manifest folder or a cluster source.
-import { objectKey, type KubeObject, type ObjectKind, type ObjectSink } from '../k8s/objects.ts';
+import { objectKey, OBJECT_KINDS, type KubeObject, type ObjectKind, type ObjectSink } from '../k8s/objects.ts';
 import type { ObjectSet } from '../model/build.ts';
 
 export class ObjectStore implements ObjectSink {
-  private byKind = new Map<ObjectKind, Map<string, KubeObject>>([
-    ['Service', new Map()], ['EndpointSlice', new Map()], ['Endpoints', new Map()], ['Node', new Map()],
-  ]);
+  private byKind = new Map<ObjectKind, Map<string, KubeObject>>(OBJECT_KINDS.map((k) => [k, new Map()]));
   private syncedKinds = new Set<ObjectKind>();
   /** Called after every change (the sync loop coalesces them). */
   onChange?: (kind: ObjectKind, obj?: KubeObject) => void;
@@ -42,6 +40,7 @@ export class ObjectStore implements ObjectSink {
       endpointSlices: this.byKind.get('EndpointSlice')!.values(),
       endpoints: this.byKind.get('Endpoints')!.values(),
       nodes: this.byKind.get('Node')!.values(),
+      serviceCIDRs: this.byKind.get('ServiceCIDR')!.values(),
     };
   }
 

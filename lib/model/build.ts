@@ -2,9 +2,10 @@
 // with their endpoints, resolve conflicts between services, and collect what was skipped and why.
 import type { KubeObject } from '../k8s/objects.ts';
 import { readEndpointSlice, readEndpoints, type EndpointGroup, type EndpointReading } from './endpoint-slices.ts';
-import type { Family } from './ip.ts';
+import type { Family, ParsedCIDR } from './ip.ts';
 import { readNode } from './node.ts';
 import { InvalidObject, Problems } from './problems.ts';
+import { readServiceCIDR, sortCIDRs } from './service-cidr.ts';
 import { readService, type ServiceDef, type ServiceReading } from './service.ts';
 import type { Endpoint, ProxyModel, ServicePort } from './types.ts';
 import { show } from './validate.ts';
@@ -14,6 +15,13 @@ export interface ObjectSet {
   endpointSlices: Iterable<KubeObject>;
   endpoints: Iterable<KubeObject>;
   nodes: Iterable<KubeObject>;
+  /** Absent: none (sources and tests from before ServiceCIDRs). */
+  serviceCIDRs?: Iterable<KubeObject>;
+}
+
+export interface BuildOptions {
+  /** The configuration's serviceCIDRs: the model's when no valid ServiceCIDR object exists. */
+  configServiceCIDRs?: readonly ParsedCIDR[];
 }
 
 // Objects are replaced, never changed in place, so a reading can be kept for as long as its object lives.
@@ -39,7 +47,7 @@ function describe(obj: KubeObject): string {
   return namespace === undefined ? part(name) : `${part(namespace)}/${part(name)}`;
 }
 
-export function buildModel(objects: ObjectSet, nodeName: string): ProxyModel {
+export function buildModel(objects: ObjectSet, nodeName: string, options: BuildOptions = {}): ProxyModel {
   const problems = new Problems();
   const read = <T>(obj: KubeObject, fn: (o: KubeObject) => T): T | undefined => {
     const r = cachedRead(obj, fn);
@@ -60,6 +68,11 @@ export function buildModel(objects: ObjectSet, nodeName: string): ProxyModel {
     for (const s of r.skipped) problems.add(obj.kind, describe(obj), s.reason, s.message);
     for (const g of r.groups) pushTo(into, `${g.namespace}/${g.service}`, g);
   };
+  const fromObjects: ParsedCIDR[] = [];
+  for (const c of objects.serviceCIDRs ?? []) fromObjects.push(...(read(c, readServiceCIDR) ?? []));
+  // The objects, when the cluster has any (valid) ones; the configuration speaks for older clusters.
+  const serviceCIDRs = sortCIDRs(fromObjects.length > 0 ? fromObjects : options.configServiceCIDRs ?? []);
+
   const sliceGroups = new Map<string, EndpointGroup[]>();
   for (const s of objects.endpointSlices) readGroups(s, readEndpointSlice, sliceGroups);
   const legacyGroups = new Map<string, EndpointGroup[]>();
@@ -85,7 +98,7 @@ export function buildModel(objects: ObjectSet, nodeName: string): ProxyModel {
   }
   servicePorts.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || a.family - b.family
     || cmp(a.portName, b.portName) || a.port - b.port || cmp(a.protocol, b.protocol));
-  return { node, servicePorts, problems: problems.list };
+  return { node, servicePorts, serviceCIDRs, problems: problems.list };
 }
 
 // A service's ports are rebuilt only when its Service or one of its endpoint groups changed: a sync

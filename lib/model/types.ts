@@ -55,5 +55,12 @@ export interface Problem {
 export interface ProxyModel {
   node: NodeFacts;
   servicePorts: ServicePort[];
+  /**
+   * The ranges cluster IPs come from, both families, each once, IPv4 first then by address (canonical
+   * CIDR text from parseCIDR): the ServiceCIDR objects' spec.cidrs, or where no valid ServiceCIDR
+   * exists, the configuration's serviceCIDRs. kube-proxy drops new connections to addresses in them
+   * that no Service owns.
+   */
+  serviceCIDRs: string[];
   problems: Problem[];
 }

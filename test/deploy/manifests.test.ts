@@ -147,6 +147,7 @@ describe('deploy manifests', () => {
         '/nodes/list', '/nodes/watch',
         '/services/list', '/services/watch',
         'discovery.k8s.io/endpointslices/list', 'discovery.k8s.io/endpointslices/watch',
+        'networking.k8s.io/servicecidrs/list', 'networking.k8s.io/servicecidrs/watch',
       ]);
     });
 

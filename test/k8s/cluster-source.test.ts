@@ -16,7 +16,8 @@ import { RecordingSink } from '../support/recording-sink.ts';
 import type { SinkCall } from '../support/recording-sink.ts';
 
 const NODE = 'node-a';
-const ALL_KINDS: ObjectKind[] = ['Node', 'Service', 'EndpointSlice', 'Endpoints'];
+const ALL_KINDS: ObjectKind[] = ['Node', 'Service', 'EndpointSlice', 'Endpoints', 'ServiceCIDR'];
+const KIND_COUNT = ALL_KINDS.length;
 
 function service(ns: string, name: string, clusterIP = '10.96.0.10') {
   return {
@@ -48,6 +49,15 @@ function endpoints(ns: string, name: string, ips: string[]) {
     kind: 'Endpoints',
     metadata: { name, namespace: ns, annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': 'x' } },
     subsets: [{ addresses: ips.map((ip) => ({ ip })), ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }],
+  };
+}
+
+function serviceCIDR(name: string, cidrs: string[]) {
+  return {
+    kind: 'ServiceCIDR',
+    metadata: { name, managedFields: [{ manager: 'kube-apiserver' }] },
+    spec: { cidrs },
+    status: { conditions: [{ type: 'Ready', status: 'True', reason: '', message: '', lastTransitionTime: '2024-05-01T10:00:00Z' }] },
   };
 }
 
@@ -85,11 +95,14 @@ afterEach(async () => {
 async function setUp(opts: { fake?: FakeApiServerOptions; source?: Partial<ClusterSourceOptions>; populate?: boolean } = {}): Promise<Harness> {
   const fake = await FakeApiServer.start(opts.fake);
   if (opts.populate ?? true) {
-    fake.apply(service('default', 'web'));
-    fake.apply(slice('default', 'web-abc', 'web', ['10.0.0.1', '10.0.0.2']));
-    fake.apply(endpoints('default', 'web', ['10.0.0.1', '10.0.0.2']));
-    fake.apply(node(NODE, '10.244.1.0/24'));
-    fake.apply(node('node-b', '10.244.2.0/24'));
+    // A kind the server does not serve cannot hold objects.
+    const put = (obj: { kind: string }) => { if (!opts.fake?.unserved?.includes(obj.kind as ObjectKind)) fake.apply(obj); };
+    put(service('default', 'web'));
+    put(slice('default', 'web-abc', 'web', ['10.0.0.1', '10.0.0.2']));
+    put(endpoints('default', 'web', ['10.0.0.1', '10.0.0.2']));
+    put(node(NODE, '10.244.1.0/24'));
+    put(node('node-b', '10.244.2.0/24'));
+    put(serviceCIDR('kubernetes', ['10.96.0.0/16', 'fd00:96::/112']));
   }
   tmp = mkdtempSync(join(tmpdir(), 'sluice-k8s-'));
   const clock = { skewMs: 0 };
@@ -144,6 +157,7 @@ describe('ClusterSource', () => {
       Service: ['default/web'],
       EndpointSlice: ['default/web-abc'],
       Endpoints: ['default/web'],
+      ServiceCIDR: ['kubernetes'],
     });
     // Each kind: its upserts before its synced.
     for (const kind of ALL_KINDS) {
@@ -157,7 +171,7 @@ describe('ClusterSource', () => {
     // Cluster-wide collections, credentials from the kubeconfig on every request, watches from the list's version.
     expect(h.fake.requests.every((r) => r.authorization === 'Bearer test-token')).toBe(true);
     expect(h.fake.requests.filter((r) => r.watch).map((r) => r.path).sort()).toEqual(
-      ['/api/v1/endpoints', '/api/v1/nodes', '/api/v1/services', '/apis/discovery.k8s.io/v1/endpointslices']);
+      ['/api/v1/endpoints', '/api/v1/nodes', '/api/v1/services', '/apis/discovery.k8s.io/v1/endpointslices', '/apis/networking.k8s.io/v1/servicecidrs']);
     for (const w of h.fake.requests.filter((r) => r.watch)) {
       expect(w.query.resourceVersion).toBe(h.fake.resourceVersion);
       expect(w.query.allowWatchBookmarks).toBe('true');
@@ -181,6 +195,10 @@ describe('ClusterSource', () => {
     expect(n.spec).toEqual({ podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24'], taints: [{ key: 'k', effect: 'NoSchedule', timeAdded: '2024-05-01T10:00:00Z' }] });
     expect(n.status).toEqual({ addresses: [{ type: 'InternalIP', address: '192.168.1.10' }] });
     expect(Object.keys(h.sink.get('Endpoints', 'default/web')!.metadata)).not.toContain('annotations');
+    const cidr = h.sink.get('ServiceCIDR', 'kubernetes')!;
+    expect(cidr.spec).toEqual({ cidrs: ['10.96.0.0/16', 'fd00:96::/112'] });
+    expect(cidr.status).toBeUndefined();
+    expect(Object.keys(cidr.metadata)).not.toContain('managedFields');
     // Objects from watch events are slimmed the same way as listed ones.
     await watching(h);
     h.fake.apply(service('other', 'api', '10.96.0.20'));
@@ -202,9 +220,10 @@ describe('ClusterSource', () => {
     h.fake.apply(node(NODE, '10.244.9.0/24'));
     h.fake.apply(node('node-b', '10.244.8.0/24')); // not ours: must not arrive
     h.fake.delete('Service', 'default', 'web');
+    h.fake.apply(serviceCIDR('extra', ['10.97.0.0/16']));
 
     await eventually(() => expect(snapshot(h)).toEqual({
-      Node: [NODE], Service: ['default/db'], EndpointSlice: ['default/web-abc'], Endpoints: ['default/web'],
+      Node: [NODE], Service: ['default/db'], EndpointSlice: ['default/web-abc'], Endpoints: ['default/web'], ServiceCIDR: ['extra', 'kubernetes'],
     }));
     await eventually(() => expect(h.sink.get('Node', NODE)!.spec.podCIDR).toBe('10.244.9.0/24'));
     expect(h.sink.get('EndpointSlice', 'default/web-abc')!.endpoints).toEqual([
@@ -220,6 +239,7 @@ describe('ClusterSource', () => {
       'upsert Endpoints default/web',
       `upsert Node ${NODE}`,
       'upsert Service default/db',
+      'upsert ServiceCIDR extra',
     ]);
     expect(seen.filter((c) => c.includes(' Service '))).toEqual(['upsert Service default/db', 'remove Service default/web']);
     expect(h.restarts).toEqual([]);
@@ -242,19 +262,20 @@ describe('ClusterSource', () => {
     // Changes no open watch sees: the source must find them by relisting.
     h.fake.delete('Service', 'default', 'web');
     h.fake.delete('EndpointSlice', 'default', 'web-abc');
+    h.fake.delete('ServiceCIDR', undefined, 'kubernetes');
     h.fake.apply(service('default', 'db', '10.96.0.30'));
     h.fake.apply(node(NODE, '10.244.7.0/24'));
 
     await eventually(() => expect(snapshot(h)).toEqual({
-      Node: [NODE], Service: ['default/db'], EndpointSlice: [], Endpoints: ['default/web'],
+      Node: [NODE], Service: ['default/db'], EndpointSlice: [], Endpoints: ['default/web'], ServiceCIDR: [],
     }));
     await eventually(() => expect(h.sink.get('Node', NODE)!.spec.podCIDR).toBe('10.244.7.0/24'));
     await watching(h);
     expect(h.restarts.map((r) => r.kind).sort()).toEqual([...ALL_KINDS].sort());
-    expect(h.source.restarts()).toEqual({ Node: 1, Service: 1, EndpointSlice: 1, Endpoints: 1 });
-    expect(h.logger.lines.filter((l) => l.level === 'warn' && l.msg === 'watch failed, restarting')).toHaveLength(4);
+    expect(h.source.restarts()).toEqual({ Node: 1, Service: 1, EndpointSlice: 1, Endpoints: 1, ServiceCIDR: 1 });
+    expect(h.logger.lines.filter((l) => l.level === 'warn' && l.msg === 'watch failed, restarting')).toHaveLength(KIND_COUNT);
     // synced is reported once per kind, not again after the relist.
-    expect(h.sink.calls.filter((c) => c.op === 'synced')).toHaveLength(4);
+    expect(h.sink.calls.filter((c) => c.op === 'synced')).toHaveLength(KIND_COUNT);
     // Still live after the restart.
     h.fake.apply(service('default', 'late', '10.96.0.40'));
     await eventually(() => expect(h.sink.keys('Service')).toEqual(['default/db', 'default/late']));
@@ -285,7 +306,7 @@ describe('ClusterSource', () => {
     await eventually(() => expect(h.sink.keys('Service')).toEqual(['default/db', 'default/web']));
     await watching(h);
     // The drop, then five failed lists: six restarts of the Service watch, one each of the others.
-    expect(h.source.restarts()).toEqual({ Node: 1, Service: 6, EndpointSlice: 1, Endpoints: 1 });
+    expect(h.source.restarts()).toEqual({ Node: 1, Service: 6, EndpointSlice: 1, Endpoints: 1, ServiceCIDR: 1 });
     const serviceErrors = h.restarts.filter((r) => r.kind === 'Service').map((r) => r.error.statusCode);
     expect(serviceErrors.slice(1)).toEqual([500, 500, 500, 500, 500]);
     const delays = h.logger.lines.filter((l) => l.fields?.kind === 'Service' && l.level === 'warn').map((l) => l.fields!.delayMs as number);
@@ -343,9 +364,33 @@ describe('ClusterSource', () => {
   it('watches no Endpoints when told not to, and reports them synced (there will be none)', async () => {
     const h = await setUp({ source: { watchEndpoints: false } });
     await synced(h);
-    await watching(h, ['Node', 'Service', 'EndpointSlice']);
+    await watching(h, ['Node', 'Service', 'EndpointSlice', 'ServiceCIDR']);
     expect(h.fake.requests.some((r) => r.kind === 'Endpoints')).toBe(false);
     expect(h.sink.keys('Endpoints')).toEqual([]);
+  });
+
+  it('takes an API server without ServiceCIDRs (404) as having none: synced, said once, no restart, asked again', async () => {
+    const h = await setUp({ fake: { unserved: ['ServiceCIDR'] } });
+    await synced(h);
+    await watching(h, ['Node', 'Service', 'EndpointSlice', 'Endpoints']);
+    expect(h.sink.keys('ServiceCIDR')).toEqual([]);
+    // Asked again at the slowest backoff (0.4 s here), quietly.
+    await eventually(() => expect(lists(h, 'ServiceCIDR').length).toBeGreaterThanOrEqual(3), { timeoutMs: 5000 });
+    expect(lists(h, 'ServiceCIDR').every((r) => r.status === 404)).toBe(true);
+    const said = h.logger.lines.filter((l) => l.fields?.kind === 'ServiceCIDR' && l.msg.startsWith('not served'));
+    expect(said.map((l) => l.level)).toEqual(['info']);
+    expect(h.logger.lines.filter((l) => l.level !== 'info')).toEqual([]);
+    expect(h.restarts).toEqual([]);
+    expect(h.source.restarts().ServiceCIDR).toBe(0);
+    expect(h.sink.calls.filter((c) => c.kind === 'ServiceCIDR').map((c) => c.op)).toEqual(['synced']);
+  });
+
+  it('restarts with a warning when a kind that must be served answers 404', async () => {
+    const h = await setUp({ fake: { unserved: ['EndpointSlice'] } });
+    await synced(h, ['Node', 'Service', 'Endpoints', 'ServiceCIDR']);
+    await eventually(() => expect(h.restarts.filter((r) => r.kind === 'EndpointSlice').length).toBeGreaterThanOrEqual(2));
+    expect(h.sink.syncedKinds.has('EndpointSlice')).toBe(false);
+    expect(h.logger.lines.some((l) => l.level === 'warn' && l.fields?.kind === 'EndpointSlice')).toBe(true);
   });
 
   it('logs a sink that throws and carries on', async () => {
@@ -376,7 +421,7 @@ describe('ClusterSource', () => {
     h.fake.failNext(1000, 500, (r) => r.kind === 'Service');
     h.fake.dropWatches();
     await eventually(() => expect(lists(h, 'Service').filter((r) => r.status === 500).length).toBeGreaterThanOrEqual(2));
-    await watching(h, ['Node', 'EndpointSlice', 'Endpoints']);
+    await watching(h, ['Node', 'EndpointSlice', 'Endpoints', 'ServiceCIDR']);
     // Stop while a restart is scheduled (between one failed list and the next), so the check after means something.
     await eventually(() => expect(h.pendingTimers.size).toBeGreaterThan(0), { intervalMs: 1 });
     await h.source.stop();
@@ -396,11 +441,11 @@ describe('ClusterSource', () => {
     const sink = new RecordingSink();
     harness = { fake, source, sink } as Harness;
     await source.start(sink);
-    await eventually(() => expect(fake.requests.filter((r) => !r.watch)).toHaveLength(4));
+    await eventually(() => expect(fake.requests.filter((r) => !r.watch)).toHaveLength(KIND_COUNT));
     await source.stop();
-    await eventually(() => expect(fake.requests.map((r) => r.abandoned)).toEqual([true, true, true, true]));
+    await eventually(() => expect(fake.requests.map((r) => r.abandoned)).toEqual(ALL_KINDS.map(() => true)));
     fake.release();
-    expect(fake.requests.map((r) => r.status)).toEqual([0, 0, 0, 0]);
+    expect(fake.requests.map((r) => r.status)).toEqual(ALL_KINDS.map(() => 0));
     expect(fake.requests.some((r) => r.watch)).toBe(false);
     expect(sink.calls).toEqual([]);
   });
@@ -409,10 +454,10 @@ describe('ClusterSource', () => {
     const h = await setUp();
     h.fake.hold(); // lists are answered, watches are parked
     await synced(h);
-    await eventually(() => expect(h.fake.requests.filter((r) => r.watch)).toHaveLength(4));
+    await eventually(() => expect(h.fake.requests.filter((r) => r.watch)).toHaveLength(KIND_COUNT));
     await h.source.stop();
     h.fake.release();
-    await eventually(() => expect(h.fake.requests.filter((r) => r.watch && r.status === 200)).toHaveLength(4));
+    await eventually(() => expect(h.fake.requests.filter((r) => r.watch && r.status === 200)).toHaveLength(KIND_COUNT));
     await eventually(() => expect(h.fake.openWatches()).toBe(0));
     expect(h.restarts).toEqual([]);
   });
@@ -434,14 +479,14 @@ async function relistAfterGone(fake: FakeApiServerOptions): Promise<void> {
   h.fake.release();
 
   await eventually(() => expect(snapshot(h)).toEqual({
-    Node: [NODE], Service: ['default/db'], EndpointSlice: ['default/web-abc'], Endpoints: [],
+    Node: [NODE], Service: ['default/db'], EndpointSlice: ['default/web-abc'], Endpoints: [], ServiceCIDR: ['kubernetes'],
   }));
   await eventually(() => expect(h.sink.get('EndpointSlice', 'default/web-abc')!.endpoints).toEqual(
     [{ addresses: ['10.0.0.7'], conditions: { ready: true }, nodeName: NODE }]));
   await watching(h);
   const gone = h.fake.requests.filter((r) => r.watch && (fake.expiredAs === 'status' ? r.status === 410 : r.status === 200)
     && Number(r.query.resourceVersion) < Number(h.fake.resourceVersion));
-  expect(new Set(gone.map((r) => r.kind)).size).toBe(4);
+  expect(new Set(gone.map((r) => r.kind)).size).toBe(KIND_COUNT);
   for (const kind of ALL_KINDS) expect(lists(h, kind)).toHaveLength(2);
   expect(h.restarts).toEqual([]);
   expect(h.sink.calls.filter((c) => c.op === 'remove').map((c) => `${c.kind} ${c.key}`).sort()).toEqual(

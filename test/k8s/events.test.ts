@@ -70,7 +70,7 @@ test('the code calls exactly the API verbs deploy/api-use.json (and so the Clust
   server.apply(svc('bad', 70000));
   proxy = await runProxy({ config: { ...DEFAULT_CONFIG, minSyncPeriodMs: 10 }, nodeName: 'node-a', log: recordingLogger(), kubeconfig, nft: new FakeNft(), serve: false });
   await eventually(() => expect(server.events).toHaveLength(1));
-  await eventually(() => expect(server.requests.filter((r) => r.watch).length).toBeGreaterThanOrEqual(4));
+  await eventually(() => expect(server.requests.filter((r) => r.watch).length).toBeGreaterThanOrEqual(5));
   const used = new Set(server.requests.map(verbOf));
   const granted = new Set((JSON.parse(readFileSync(new URL('../../deploy/api-use.json', import.meta.url), 'utf8')) as { group: string; resource: string; verbs: string[] }[])
     .flatMap((g) => g.verbs.map((v) => `${g.group}/${g.resource} ${v}`)));

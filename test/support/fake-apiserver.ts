@@ -6,7 +6,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 
-export type FakeKind = 'Service' | 'EndpointSlice' | 'Endpoints' | 'Node';
+export type FakeKind = 'Service' | 'EndpointSlice' | 'Endpoints' | 'Node' | 'ServiceCIDR';
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
 
 interface Resource {
@@ -22,6 +22,7 @@ const RESOURCES: readonly Resource[] = [
   { kind: 'Endpoints', group: '', version: 'v1', plural: 'endpoints', namespaced: true },
   { kind: 'Node', group: '', version: 'v1', plural: 'nodes', namespaced: false },
   { kind: 'EndpointSlice', group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', namespaced: true },
+  { kind: 'ServiceCIDR', group: 'networking.k8s.io', version: 'v1', plural: 'servicecidrs', namespaced: false },
 ];
 
 export interface RecordedRequest {
@@ -64,6 +65,8 @@ export interface FakeApiServerOptions {
   /** How an expired resourceVersion on a watch is reported: an ERROR event in a 200 stream (what the
    * apiserver's watch cache does) or a plain HTTP 410. */
   expiredAs?: 'event' | 'status';
+  /** Kinds this server does not serve, like an older cluster without ServiceCIDRs: their paths answer 404. */
+  unserved?: FakeKind[];
 }
 
 export class FakeApiServer {
@@ -80,6 +83,7 @@ export class FakeApiServer {
   #failures: Failure[] = [];
   #hold: { match: (req: RecordedRequest) => boolean; parked: (() => void)[] } | undefined;
   #expiredAs: 'event' | 'status';
+  #unserved: ReadonlySet<FakeKind>;
 
   static async start(opts: FakeApiServerOptions = {}): Promise<FakeApiServer> {
     const server = http.createServer();
@@ -92,6 +96,7 @@ export class FakeApiServer {
     this.#server = server;
     this.url = url;
     this.#expiredAs = opts.expiredAs ?? 'event';
+    this.#unserved = new Set(opts.unserved ?? []);
     server.on('request', (req, res) => this.#handle(req, res));
   }
 
@@ -108,6 +113,7 @@ export class FakeApiServer {
   /** Creates or replaces an object (a deep copy, stamped with a new resourceVersion) and tells watchers. */
   apply(obj: any): any {
     const resource = resourceFor(obj?.kind);
+    if (this.#unserved.has(resource.kind)) throw new Error(`apply: this server does not serve ${resource.kind}`);
     const name = obj?.metadata?.name;
     const namespace = resource.namespaced ? obj?.metadata?.namespace : undefined;
     if (typeof name !== 'string' || (resource.namespaced && typeof namespace !== 'string')) {
@@ -272,7 +278,7 @@ export class FakeApiServer {
       });
       return;
     }
-    if (!route || rec.method !== 'GET' || route.name !== undefined) {
+    if (!route || rec.method !== 'GET' || route.name !== undefined || this.#unserved.has(route.resource.kind)) {
       return reply(404, status(404, 'NotFound', `the server could not find the requested resource ${url.pathname}`));
     }
     const selector = parseFieldSelector(query.fieldSelector);
