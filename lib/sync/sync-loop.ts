@@ -19,7 +19,7 @@ import { planRuleset } from '../plan/plan.ts';
 import { buildModel } from '../model/build.ts';
 import type { SluiceMetrics } from '../serve/metrics.ts';
 import type { ProxyHealth } from '../serve/health.ts';
-import { conntrackDeletions, type Conntrack } from './conntrack.ts';
+import type { Conntrack } from './conntrack.ts';
 import { collectIfGrown } from './heap.ts';
 import { realClock, type Clock } from '../clock.ts';
 
@@ -217,7 +217,7 @@ export class SyncLoop {
     const script = texts.every((t) => t !== undefined) ? texts.join('') : undefined;
     this.o.onSync?.({ kind: full ? 'full' : 'partial', ok: failed.length === 0, lines, durationMs, script, model, error: failed[0]?.error });
     if (failed.length > 0) return;
-    if (this.o.conntrack) await this.o.conntrack.delete(conntrackDeletions(before, model));
+    if (this.o.conntrack) await this.o.conntrack.reconcile(model);
     // Outside the sync's own time: the rules are in the kernel already.
     setImmediate(() => collectIfGrown());
   }
@@ -225,8 +225,8 @@ export class SyncLoop {
   /** Brings one family's table to `t`: a partial transaction, or a full sync; undefined when there was nothing to send. */
   private async syncFamily(t: FamilyRuleset, ruleset: Ruleset, model: ProxyModel, started: number): Promise<FamilySyncResult | undefined> {
     const st = this.families.get(t.family)!;
-    if (!st.needFull && started - st.lastFullAt >= (this.o.fullSyncPeriodMs ?? FULL_SYNC_PERIOD_MS)) st.needFull = { reason: 'periodic full sync' };
     if (!st.needFull && !st.applied) st.needFull = { reason: 'nothing applied yet' };
+    if (!st.needFull && started - st.lastFullAt >= (this.o.fullSyncPeriodMs ?? FULL_SYNC_PERIOD_MS)) st.needFull = { reason: 'periodic full sync' };
     const skeleton = !st.needFull && skeletonChange(st.applied!, t);
     if (skeleton) st.needFull = { reason: skeleton };
 
@@ -236,7 +236,7 @@ export class SyncLoop {
     if (full) {
       // Over tables sluice did not write itself (or no longer knows), the kernel says what is there.
       const existing = st.applied ? inventoryOf(st.applied) : await this.o.nft.inventory(t.family);
-      this.o.log.info('full sync', { family: t.family, reason: st.needFull!.reason, servicePorts: model.servicePorts.length, tableExists: existing !== undefined });
+      this.o.log.info('full sync: writing the table whole', { family: t.family, reason: st.needFull!.reason, servicePorts: model.servicePorts.length, tableExists: existing !== undefined });
       // A full ruleset goes to nft in pieces, made as they are written.
       script = { *chunks() { lines = 0; for (const c of renderTableChunks(t, { existing })) { lines += countLines(c); yield c; } } };
     } else {

@@ -121,7 +121,7 @@ describe('bookkeeping', () => {
   test('sync reports in sluice run\'s log', () => {
     expect(syncReport({ msg: 'full sync', kind: 'full', durationMs: 414 })).toEqual({ kind: 'full', durationMs: 414 });
     expect(syncReport({ msg: 'partial sync', kind: 'partial', durationMs: 7 })).toEqual({ kind: 'partial', durationMs: 7 });
-    expect(syncReport({ msg: 'full sync: replacing sluice\'s tables', reason: 'first sync' })).toBeUndefined();
+    expect(syncReport({ msg: 'full sync: writing the table whole', family: 'ip', reason: 'nothing applied yet' })).toBeUndefined();
     expect(syncReport({ msg: 'serving', durationMs: 3 })).toBeUndefined();
   });
 

@@ -72,9 +72,9 @@ maybe(`sluice run repairs and survives${skipNote}`, () => {
     timings.tableDeletedToRepaired = await within(4000, async () => expect(await node1()).toEqual(want));
     // The periodic check comes at most syncPeriod (2 s) after the deletion; then one full sync.
     expect(timings.tableDeletedToRepaired).toBeLessThanOrEqual(2000 + 1000);
-    const found = await sluice.waitFor((l) => l.msg === 'sluice\'s tables were changed outside sluice; replacing them', { after: mark });
+    const found = await sluice.waitFor((l) => l.msg === 'sluice\'s table was changed outside sluice; syncing it whole', { after: mark });
     await sluice.nextSync(sluice.indexOf(found) + 1, 'full');
-    expect(sluice.lines('full sync: replacing sluice\'s tables').at(-1)).toMatchObject({ reason: 'tables changed outside sluice' });
+    expect(sluice.lines('full sync: writing the table whole').at(-1)).toMatchObject({ reason: 'table changed outside sluice' });
     await answered();
     await sluice.quiet();
   });
@@ -88,7 +88,7 @@ maybe(`sluice run repairs and survives${skipNote}`, () => {
     timings.tableDeletedAndEditedToRepaired = await within(4000, async () => expect(await node1()).toEqual(want));
     expect(timings.tableDeletedAndEditedToRepaired).toBeLessThan(1500);
     await sluice.quiet();
-    expect(sluice.logs.slice(mark).map((l) => l.msg)).toEqual(expect.arrayContaining(['nft rejected the sync; the next sync replaces the tables', 'full sync']));
+    expect(sluice.logs.slice(mark).map((l) => l.msg)).toEqual(expect.arrayContaining(['nft rejected the sync; the next sync of this family is a full one', 'full sync']));
     await answered();
     writeManifest(ws.manifests, 'web.yaml', web([PA1, PB1]));
     const restored = expected();
@@ -100,11 +100,11 @@ maybe(`sluice run repairs and survives${skipNote}`, () => {
     writeFileSync(join(wrapper.control, 'fail-next'), '');
     const mark = sluice.logs.length;
     writeManifest(ws.manifests, 'web.yaml', web([PA1]));
-    const failed = await sluice.waitFor((l) => l.msg === 'nft rejected the sync; the next sync replaces the tables', { after: mark });
+    const failed = await sluice.waitFor((l) => l.msg === 'nft rejected the sync; the next sync of this family is a full one', { after: mark });
     expect(failed).toMatchObject({ level: 'error', kind: 'partial' });
     const full = await sluice.nextSync(sluice.indexOf(failed) + 1, 'full');
     timings.failureToFullSync = full.seenAt - failed.seenAt;
-    expect(sluice.lines('full sync: replacing sluice\'s tables').at(-1)).toMatchObject({ reason: 'the previous sync failed' });
+    expect(sluice.lines('full sync: writing the table whole').at(-1)).toMatchObject({ reason: 'the previous sync failed' });
     expect(await node1()).toEqual(expected());
     await answered();
   });
@@ -114,7 +114,7 @@ maybe(`sluice run repairs and survives${skipNote}`, () => {
     writeManifest(ws.manifests, 'web.yaml', web([PA1, PB1]));
     writeFileSync(join(wrapper.control, 'fail-next'), '');
     sluice = start();
-    const failed = await sluice.waitFor((l) => l.msg === 'nft rejected the sync; the next sync replaces the tables');
+    const failed = await sluice.waitFor((l) => l.msg === 'nft rejected the sync; the next sync of this family is a full one');
     expect(failed).toMatchObject({ kind: 'full' });
     await sluice.nextSync(0, 'full');
     expect(await node1()).toEqual(expected());

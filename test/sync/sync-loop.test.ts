@@ -220,7 +220,7 @@ describe('SyncLoop', () => {
     await h.clock.advance(1);
     expect(h.nft.attempts).toHaveLength(4);
     expect(h.nft.attempts[3]).toEqual(h.fullAttempts()[0]);
-    expect(h.log.lines.find((l) => l.msg === 'full sync' && l.fields?.reason === 'the previous sync failed' && l.fields?.family === 'ip')).toBeDefined();
+    expect(h.log.lines.find((l) => l.msg === 'full sync: writing the table whole' && l.fields?.reason === 'the previous sync failed' && l.fields?.family === 'ip')).toBeDefined();
     // And after that success, changes are partial again.
     h.store.upsert(slice('web', ['10.244.1.11', '10.244.1.12']));
     await h.clock.advance(200);
