@@ -7,7 +7,7 @@ import type { Logger } from './log.ts';
 import { ManifestDirSource } from './manifests/dir-source.ts';
 import { ObjectStore } from './manifests/store.ts';
 import type { Problem, ProxyModel } from './model/types.ts';
-import { categorize } from './model/usable.ts';
+import { categorizeEndpoints } from './model/categorize.ts';
 import { execNft, type NftRunner } from './nft/runner.ts';
 import { renderCleanup } from './nft/templates.ts';
 import { createHealthCheckNodePorts, type HealthCheckService } from './serve/healthcheck-nodeports.ts';
@@ -43,12 +43,16 @@ export interface RunningProxy {
   stop(): Promise<void>;
 }
 
-/** The health-check node ports this node should answer on: per service, its local usable endpoints. */
+/**
+ * The health-check node ports this node should answer on: per service, its ready local endpoints
+ * (kube-proxy counts NumLocalEndpoints from ready ones only), so a node left with only terminating
+ * pods answers 503 and the load balancer drains it while those pods finish.
+ */
 export function healthCheckPorts(model: ProxyModel): Map<number, HealthCheckService> {
   const out = new Map<number, HealthCheckService>();
   for (const sp of model.servicePorts) {
     if (sp.healthCheckNodePort === undefined) continue;
-    const local = categorize(sp.endpoints, model.node.name).local.length;
+    const local = categorizeEndpoints(sp, model.node.name).localReady;
     const prev = out.get(sp.healthCheckNodePort);
     out.set(sp.healthCheckNodePort, { namespace: sp.namespace, name: sp.name, localEndpoints: Math.max(local, prev?.localEndpoints ?? 0) });
   }
@@ -71,7 +75,7 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
     servers.push(startHealthServer(health, parseHostPort(config.healthzBindAddress)!, { logger: log, counters: metrics }));
     servers.push(startMetricsServer(metrics.registry, parseHostPort(config.metricsBindAddress)!, { logger: log }));
   }
-  const conntrack = o.conntrack ?? ((await hasCommand('conntrack')) ? execConntrack(log) : undefined);
+  const conntrack = o.conntrack ?? ((await hasCommand('conntrack')) ? execConntrack(log, 'conntrack', metrics) : undefined);
   if (!conntrack) log.warn('conntrack not found: stale UDP conntrack entries will not be cleared');
 
   let onProblem: ((p: Problem) => void) | undefined;

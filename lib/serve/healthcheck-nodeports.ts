@@ -10,7 +10,7 @@ import { closeServer, listenOnce, sendJson } from './http.ts';
 export interface HealthCheckService {
   namespace: string;
   name: string;
-  /** Ready endpoints of the service on this node. */
+  /** Ready endpoints of the service on this node (terminating ones do not count: the node is drained). */
   localEndpoints: number;
 }
 
@@ -48,11 +48,19 @@ export function createHealthCheckNodePorts(opts: HealthCheckNodePortsOptions): H
     if (!svc) return sendJson(res, 503, { error: 'health check closing' });
     const serviceProxyHealthy = proxyHealthy();
     const ok = svc.localEndpoints > 0 && serviceProxyHealthy;
-    sendJson(res, ok ? 200 : 503, {
+    // kube-proxy's body byte for byte: tab-indented, no final newline.
+    const body = JSON.stringify({
       service: { namespace: svc.namespace, name: svc.name },
       localEndpoints: svc.localEndpoints,
       serviceProxyHealthy,
-    }, { 'X-Load-Balancing-Endpoint-Weight': String(svc.localEndpoints) });
+    }, null, '\t');
+    res.writeHead(ok ? 200 : 503, {
+      'Content-Type': 'application/json',
+      'X-Content-Type-Options': 'nosniff',
+      'X-Load-Balancing-Endpoint-Weight': String(svc.localEndpoints),
+      'Content-Length': Buffer.byteLength(body),
+    });
+    res.end(body);
   };
 
   const open = async (port: number, svc: HealthCheckService) => {

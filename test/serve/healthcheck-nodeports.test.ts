@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
+import type { KubeObject } from '../../lib/k8s/objects.ts';
 import { recordingLogger } from '../../lib/log.ts';
+import { buildModel } from '../../lib/model/build.ts';
+import { healthCheckPorts } from '../../lib/run.ts';
 import { createHealthCheckNodePorts, type HealthCheckNodePorts, type HealthCheckService } from '../../lib/serve/healthcheck-nodeports.ts';
 import { freePort, get, getJson, occupy } from './helpers.ts';
 
@@ -42,6 +45,18 @@ describe('health-check node ports', () => {
     const db = await getJson(p2, '/healthz'); // any path, as load balancers probe what they are told
     expect(db.status).toBe(503);
     expect(db.json).toEqual({ service: { namespace: 'prod', name: 'db' }, localEndpoints: 0, serviceProxyHealthy: true });
+  });
+
+  test('the body and headers are kube-proxy\'s, byte for byte (service_health.go)', async () => {
+    const { hc } = make();
+    const port = await freePort();
+    await hc.sync(new Map([[port, svc('web', 2, 'shop')]]));
+    const r = await get(port, '/');
+    expect(r.body).toBe('{\n\t"service": {\n\t\t"namespace": "shop",\n\t\t"name": "web"\n\t},\n\t"localEndpoints": 2,\n\t"serviceProxyHealthy": true\n}');
+    expect(r.headers['content-type']).toBe('application/json');
+    expect(r.headers['x-content-type-options']).toBe('nosniff');
+    expect(r.headers['x-load-balancing-endpoint-weight']).toBe('2');
+    expect(r.headers['content-length']).toBe(String(Buffer.byteLength(r.body)));
   });
 
   test('endpoint counts change in place, on the same open port', async () => {
@@ -114,5 +129,58 @@ describe('health-check node ports', () => {
     await hc.sync(new Map([[port, svc('web', 1)]]));
     await hc.close();
     expect(await refused(port)).toBe(true);
+  });
+});
+
+// healthCheckPorts (lib/run.ts) over a model: what each port reports comes from categorizeEndpoints' localReady.
+describe('health-check node ports from the model', () => {
+  const NODE = 'node1';
+  const service: KubeObject = {
+    kind: 'Service', metadata: { name: 'web', namespace: 'shop' },
+    spec: {
+      type: 'LoadBalancer', clusterIP: '10.96.0.10', externalTrafficPolicy: 'Local', healthCheckNodePort: 0,
+      ports: [{ name: 'http', port: 80, nodePort: 30080 }, { name: 'https', port: 443, nodePort: 30443 }],
+    },
+    status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } },
+  };
+  const endpoint = (ip: string, nodeName: string, conditions: Record<string, boolean>) => ({ addresses: [ip], nodeName, conditions });
+  const model = (port: number, endpoints: unknown[]) => buildModel({
+    services: [{ ...service, spec: { ...service.spec, healthCheckNodePort: port } }],
+    endpointSlices: [{
+      kind: 'EndpointSlice', metadata: { name: 'web-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4', ports: [{ name: 'http', port: 8080 }, { name: 'https', port: 8443 }], endpoints,
+    }],
+    endpoints: [], nodes: [],
+  }, NODE);
+
+  test('a node left with only terminating (still serving) pods answers 503, while another node\'s are ready', async () => {
+    const port = await freePort();
+    const m = model(port, [
+      endpoint('10.244.1.5', NODE, { ready: false, serving: true, terminating: true }),
+      endpoint('10.244.2.5', 'node2', { ready: true }),
+    ]);
+    // The rules still send the node's traffic to its terminating pod; the balancer is told to drain it.
+    expect(healthCheckPorts(m)).toEqual(new Map([[port, { namespace: 'shop', name: 'web', localEndpoints: 0 }]]));
+    const { hc } = make();
+    await hc.sync(healthCheckPorts(m));
+    const r = await getJson(port, '/');
+    expect(r.status).toBe(503);
+    expect(r.json.localEndpoints).toBe(0);
+    expect(r.headers['x-load-balancing-endpoint-weight']).toBe('0');
+  });
+
+  test('counts this node\'s ready endpoints only, once per service whatever its number of ports', async () => {
+    const port = await freePort();
+    const m = model(port, [
+      endpoint('10.244.1.5', NODE, { ready: true }),
+      endpoint('10.244.1.6', NODE, { ready: true }),
+      endpoint('10.244.1.7', NODE, { ready: false, serving: true, terminating: true }),
+      endpoint('10.244.1.8', NODE, { ready: false, serving: false }),
+      endpoint('10.244.2.5', 'node2', { ready: true }),
+    ]);
+    expect(healthCheckPorts(m).get(port)?.localEndpoints).toBe(2);
+    const { hc } = make();
+    await hc.sync(healthCheckPorts(m));
+    expect((await getJson(port, '/')).status).toBe(200);
   });
 });
