@@ -8,7 +8,7 @@ export type L4 = 'tcp' | 'udp' | 'sctp';
 /** The sets and maps every sluice table has; the skeleton in templates/table.eta declares them. */
 export const GLOBAL_SETS = [
   'cluster-ips', 'nodeport-ips', 'service-ips', 'service-nodeports', 'no-endpoint-services',
-  'no-endpoint-nodeports', 'firewall-ips', 'firewall-allow', 'hairpin', 'pod-ranges',
+  'no-endpoint-nodeports', 'firewall-ips', 'firewall-allow', 'hairpin', 'service-cidrs', 'pod-ranges',
 ] as const;
 export type GlobalSetName = (typeof GLOBAL_SETS)[number];
 

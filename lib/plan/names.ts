@@ -7,6 +7,7 @@ import type { Endpoint, ServicePort } from '../model/types.ts';
 export type NameKind =
   | 'svc' // traffic to the cluster IP (internal traffic policy)
   | 'ext' // traffic to node ports, load-balancer and external IPs (external traffic policy)
+  | 'all' // any endpoint, no policy: pods and the node short-circuiting an external address of a Local service
   | 'eps' // map: random index to endpoint, all nodes' endpoints
   | 'epl' // map: random index to endpoint, this node's endpoints
   | 'ep' //  chain for one endpoint (ClientIP affinity)

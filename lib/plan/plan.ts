@@ -23,6 +23,9 @@ function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): Fam
     chains: [],
   };
   for (const np of nodePortAddresses(model, config, family)) elements['nodeport-ips'].push({ key: [intervalElement(np)] });
+  const serviceCIDRs = model.serviceCIDRs.filter((c) => c.includes(':') === (family === 6));
+  for (const c of withoutCovered(serviceCIDRs)) elements['service-cidrs'].push({ key: [intervalElement(c)] });
+  const nodeIPs = model.node.internalIPs.filter((ip) => ip.includes(':') === (family === 6));
 
   const endpointChains: FamilyRuleset['chains'] = [];
   const serviceChains: FamilyRuleset['chains'] = [];
@@ -31,7 +34,7 @@ function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): Fam
   const clusterIPs = new Set<string>();
   for (const sp of model.servicePorts) {
     if (sp.family !== family) continue;
-    const plan = cachedPlan(sp, { nodeName: model.node.name, masqueradeAll: config.masqueradeAll, podSourceKnown: podSource.kind !== 'none' });
+    const plan = cachedPlan(sp, { nodeName: model.node.name, nodeIPs, masqueradeAll: config.masqueradeAll, podSourceKnown: podSource.kind !== 'none' });
     clusterIPs.add(sp.clusterIP);
     for (const a of plan.hairpin) hairpin.add(a);
     for (const [set, els] of Object.entries(plan.elements) as [GlobalSetName, FamilyRuleset['elements'][GlobalSetName]][]) {
@@ -41,6 +44,7 @@ function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): Fam
     table.affinitySets.push(...plan.affinitySets);
     endpointChains.push(...plan.endpointChains);
     if (plan.serviceChain) serviceChains.push(plan.serviceChain);
+    if (plan.shortCircuitChain) serviceChains.push(plan.shortCircuitChain);
     if (plan.externalChain) externalChains.push(plan.externalChain);
   }
   table.chains = [...endpointChains, ...serviceChains, ...externalChains];
@@ -53,7 +57,7 @@ function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): Fam
 const planCache = new WeakMap<ServicePort, { ctx: string; plan: ServicePortPlan }>();
 
 function cachedPlan(sp: ServicePort, ctx: PlanContext): ServicePortPlan {
-  const key = `${ctx.nodeName} ${ctx.masqueradeAll} ${ctx.podSourceKnown}`;
+  const key = `${ctx.nodeName} ${ctx.nodeIPs.join(',')} ${ctx.masqueradeAll} ${ctx.podSourceKnown}`;
   const hit = planCache.get(sp);
   if (hit && hit.ctx === key) return hit.plan;
   const plan = planServicePort(sp, ctx);

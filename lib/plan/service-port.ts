@@ -3,10 +3,12 @@
 //   cluster IP        -> svc chain: masquerade unless from a pod, then one endpoint by the internal policy
 //   node port, LB IP,
 //   external IP       -> ext chain: policy Cluster: masquerade, any endpoint;
-//                                   policy Local: pods and the node itself go to the svc chain, everyone
+//                                   policy Local: pods and the node itself short-circuit to any endpoint
+//                                   (subject to neither policy, the node's traffic masqueraded), everyone
 //                                   else to a local endpoint with their own source address, or is dropped
 //   no usable endpoint -> no chains; the addresses go to the no-endpoint maps, which reject
-import { categorize } from '../model/usable.ts';
+import { categorizeEndpoints } from '../model/categorize.ts';
+import { cidrContains, parseCIDR, parseIP } from '../model/ip.ts';
 import type { Endpoint, ServicePort } from '../model/types.ts';
 import type { AffinitySet, Chain, Element, EndpointMap, GlobalSetName, Rule } from '../nft/ir.ts';
 import { intervalElement, withoutCovered } from './elements.ts';
@@ -18,6 +20,8 @@ export interface ServicePortPlan {
   affinitySets: AffinitySet[];
   endpointChains: Chain[];
   serviceChain?: Chain;
+  /** Any endpoint, no policy: where pods and the node go when they reach an external address of a Local service. */
+  shortCircuitChain?: Chain;
   externalChain?: Chain;
   /** Addresses of this node's endpoints, which may reach themselves through the service (hairpin). */
   hairpin: string[];
@@ -25,6 +29,8 @@ export interface ServicePortPlan {
 
 export interface PlanContext {
   nodeName: string;
+  /** This node's addresses of the table's family: a source range that holds one lets the load balancer's own IPs in. */
+  nodeIPs: string[];
   masqueradeAll: boolean;
   /** Whether pod traffic can be told apart (detectLocalMode found something to match). */
   podSourceKnown: boolean;
@@ -42,22 +48,27 @@ export const CASCADE_MAX = 16;
 export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortPlan {
   const plan: ServicePortPlan = { elements: {}, endpointMaps: [], affinitySets: [], endpointChains: [], hairpin: [] };
   const add = (set: GlobalSetName, el: Element) => (plan.elements[set] ??= []).push(el);
-  const { all, local } = categorize(sp.endpoints, ctx.nodeName);
+  const { cluster, local, reachable, hasAny } = categorizeEndpoints(sp, ctx.nodeName);
   const fronts = [...new Set([...sp.externalIPs, ...sp.loadBalancerIPs])];
 
   if (sp.sourceRanges.length > 0) {
+    const ranges = withoutCovered(sp.sourceRanges);
+    // A load-balancer IP bound on the node loops back with itself as the source (kube-proxy's allowFromNode).
+    const allowFromNode = ranges.some((r) => ctx.nodeIPs.some((ip) => cidrContains(parseCIDR(r)!, parseIP(ip)!)));
     for (const lb of sp.loadBalancerIPs) {
       add('firewall-ips', { key: [lb, sp.protocol, sp.port] });
-      for (const range of withoutCovered(sp.sourceRanges)) add('firewall-allow', { key: [lb, sp.protocol, sp.port, intervalElement(range)] });
+      for (const range of ranges) add('firewall-allow', { key: [lb, sp.protocol, sp.port, intervalElement(range)] });
+      if (allowFromNode && !ranges.some((r) => cidrContains(parseCIDR(r)!, parseIP(lb)!))) add('firewall-allow', { key: [lb, sp.protocol, sp.port, lb] });
     }
   }
 
-  if (all.length === 0) {
+  if (!hasAny) {
     for (const ip of [sp.clusterIP, ...fronts]) add('no-endpoint-services', { key: [ip, sp.protocol, sp.port], goto: REJECT });
     if (sp.nodePort !== undefined) add('no-endpoint-nodeports', { key: [sp.protocol, sp.nodePort], goto: REJECT });
     return plan;
   }
-  plan.hairpin = [...new Set(all.filter((e) => e.nodeName === ctx.nodeName).map((e) => e.address))];
+  // Every endpoint of this node that some traffic can reach may reach itself through the service.
+  plan.hairpin = [...new Set(reachable.filter((e) => e.nodeName === ctx.nodeName).map((e) => e.address))];
 
   const endpointChains = new Map<string, Chain>();
   const pick = (endpoints: Endpoint[], mapKind: 'eps' | 'epl'): Rule[] => {
@@ -91,24 +102,34 @@ export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortP
   const svc = servicePortName('svc', sp);
   const masquerade: Rule[] = ctx.masqueradeAll ? [{ op: 'mark-masquerade' }]
     : ctx.podSourceKnown ? [{ op: 'mark-masquerade', unlessFromPods: true }] : [];
-  plan.serviceChain = { name: svc, rules: [...masquerade, ...pick(sp.internalPolicyLocal ? local : all, sp.internalPolicyLocal ? 'epl' : 'eps')] };
+  plan.serviceChain = { name: svc, rules: [...masquerade, ...pick(sp.internalPolicyLocal ? local : cluster, sp.internalPolicyLocal ? 'epl' : 'eps')] };
   add('service-ips', { key: [sp.clusterIP, sp.protocol, sp.port], goto: svc });
 
   if (fronts.length > 0 || sp.nodePort !== undefined) {
     const ext = servicePortName('ext', sp);
-    const rules: Rule[] = sp.externalPolicyLocal
-      ? [
-        ...(ctx.podSourceKnown ? [{ op: 'goto-if-from-pods', chain: svc } as Rule] : []),
-        { op: 'goto-if-from-node', chain: svc },
+    let rules: Rule[];
+    if (sp.externalPolicyLocal) {
+      // The svc chain serves as the short-circuit when it picks any endpoint and marks nothing a pod
+      // sends; with internal policy Local or masqueradeAll, a chain of its own does.
+      let shortCircuit = svc;
+      if (sp.internalPolicyLocal || ctx.masqueradeAll) {
+        shortCircuit = servicePortName('all', sp);
+        plan.shortCircuitChain = { name: shortCircuit, rules: pick(cluster, 'eps') };
+      }
+      rules = [
+        ...(ctx.podSourceKnown ? [{ op: 'goto-if-from-pods', chain: shortCircuit } as Rule] : []),
+        { op: 'goto-if-from-node', chain: shortCircuit },
         ...pick(local, 'epl'),
-      ]
-      : [{ op: 'mark-masquerade' }, ...pick(all, 'eps')];
+      ];
+    } else {
+      rules = [{ op: 'mark-masquerade' }, ...pick(cluster, 'eps')];
+    }
     plan.externalChain = { name: ext, rules };
     for (const ip of fronts) add('service-ips', { key: [ip, sp.protocol, sp.port], goto: ext });
     if (sp.nodePort !== undefined) add('service-nodeports', { key: [sp.protocol, sp.nodePort], goto: ext });
   }
   plan.endpointChains = [...endpointChains.values()];
-  // A map is declared once even when the svc and ext chains both pick from it.
+  // A map is declared once even when several chains pick from it.
   plan.endpointMaps = [...new Map(plan.endpointMaps.map((m) => [m.name, m])).values()];
   return plan;
 }
