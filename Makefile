@@ -41,3 +41,10 @@ golden: node_modules/.installed
 .PHONY: bench
 bench: setup
 	node_modules/.bin/node bench/run.ts $(BENCH_ARGS)
+
+# As root: sluice's golden scripts and partial transactions on the host kernel, then in qemu VMs on
+# Debian 11's 5.10 and Debian 12's 6.1 cloud kernels (test/kernels/run.sh; kernels cached in .cache/kernels).
+# KERNELS="" checks the host kernel only; REFRESH=1 looks for newer kernel packages.
+.PHONY: test-kernels
+test-kernels: setup
+	bash test/kernels/run.sh
