@@ -50,6 +50,10 @@ export interface SluiceMetrics {
   proxyHealthzTotal: Counter<'code'>;
   /** /livez answers by HTTP status. */
   proxyLivezTotal: Counter<'code'>;
+  /** Seconds one UDP conntrack reconciliation of a family took (listing, deciding, deleting). */
+  conntrackReconcilerSyncDuration: Histogram<'ip_family'>;
+  /** Stale UDP conntrack entries the reconciler deleted. */
+  conntrackReconcilerDeletedEntriesTotal: Counter<'ip_family'>;
 
   // --- sluice's own ---
   /** Services in the ruleset last written. */
@@ -73,7 +77,7 @@ export interface MetricsOptions {
   processMetrics?: boolean;
 }
 
-// kube-proxy's buckets: 1ms doubling to ~16s for syncs...
+// kube-proxy's buckets: 1ms doubling to ~16s for syncs (and the conntrack reconciler)...
 export const SYNC_DURATION_BUCKETS = exponentialBuckets(0.001, 2, 15);
 // ...and for network programming 0, 0.25s, 0.5s, 1..59s, 60..115s by 5s, 2..5min by 30s (the leading
 // 0 comes from component-base's MergeBuckets).
@@ -116,6 +120,8 @@ export function createMetrics(opts: MetricsOptions = {}): SluiceMetrics {
     nftablesCleanupFailuresTotal: counter('kubeproxy_sync_proxy_rules_nftables_cleanup_failures_total', 'Cumulative proxy nftables cleanup failures', ['ip_family']),
     proxyHealthzTotal: counter('kubeproxy_proxy_healthz_total', 'Cumulative proxy healthz HTTP status', ['code']),
     proxyLivezTotal: counter('kubeproxy_proxy_livez_total', 'Cumulative proxy livez HTTP status', ['code']),
+    conntrackReconcilerSyncDuration: histogram('kubeproxy_conntrack_reconciler_sync_duration_seconds', 'ReconcileConntrackFlowsLatency latency in seconds', SYNC_DURATION_BUCKETS, ['ip_family']),
+    conntrackReconcilerDeletedEntriesTotal: counter('kubeproxy_conntrack_reconciler_deleted_entries_total', 'Cumulative conntrack flows deleted by conntrack reconciler', ['ip_family']),
 
     servicesProgrammed: gauge('sluice_services_programmed', 'Services in the nftables ruleset last written'),
     endpointsProgrammed: gauge('sluice_endpoints_programmed', 'Endpoints in the nftables ruleset last written'),
@@ -130,7 +136,8 @@ export function createMetrics(opts: MetricsOptions = {}): SluiceMetrics {
 
   // Series that exist from the start, so rate() and absent() behave before the first event.
   for (const ip_family of families) {
-    for (const h of [m.syncProxyRulesDuration, m.syncFullProxyRulesDuration, m.syncPartialProxyRulesDuration, m.networkProgrammingDuration]) h.zero({ ip_family });
+    for (const h of [m.syncProxyRulesDuration, m.syncFullProxyRulesDuration, m.syncPartialProxyRulesDuration, m.networkProgrammingDuration, m.conntrackReconcilerSyncDuration]) h.zero({ ip_family });
+    m.conntrackReconcilerDeletedEntriesTotal.inc({ ip_family }, 0);
     m.nftablesSyncFailuresTotal.inc({ ip_family }, 0);
     m.nftablesCleanupFailuresTotal.inc({ ip_family }, 0);
     for (const traffic_policy of ['internal', 'external'] satisfies TrafficPolicyScope[]) m.noLocalEndpoints.set({ ip_family, traffic_policy }, 0);
