@@ -1,94 +1,110 @@
-// UDP has no connection for a client to lose: a conntrack entry keeps sending its datagrams to a
-// gone endpoint, or on to the reject a service had before it had endpoints. After each sync, the
-// entries that now point the wrong way are deleted (as kube-proxy does), with the conntrack tool.
+// UDP conntrack reconciliation after each sync, as kube-proxy does it: read the kernel's UDP entries
+// of each family, decide which are stale against the current model (conntrack-stale.ts), delete
+// those. Reading the kernel instead of diffing models finds every stale entry, made while sluice was
+// down or before it ever ran included.
+//
+// Deletions go to one `conntrack -R FILE` per family: the tool dumps the whole table for every -D it
+// runs, so one process (or one -D) per entry costs O(entries x table) - about 10 s for 1,000 stale
+// entries - while one -D per distinct (door, reply source) deletes the same 1,000 in ~20 ms.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
+import type { Counter, Histogram } from 'prom-client';
 import type { Logger } from '../log.ts';
-import { usableEndpoints } from '../model/usable.ts';
-import type { Family, ProxyModel, ServicePort } from '../model/types.ts';
+import type { Family, ProxyModel } from '../model/types.ts';
+import type { IPFamily } from '../serve/ip-family.ts';
+import { listArgs, parseFlowLine } from './conntrack-entries.ts';
+import { canHaveStale, deleteArgs, servingIndex, staleCollector, type StaleFlow } from './conntrack-stale.ts';
 
-/**
- * `conntrack -D -p udp` for one family, narrowed by original destination address or port, and either
- * by the DNAT target (entries sent to an endpoint that is gone) or by the reply's source (entries
- * that were never DNATed: their reply comes from the address or port they were sent to).
- */
-export interface ConntrackDeletion {
-  family: Family;
-  origDst?: string;
-  dport?: number;
-  dstNat?: string;
-  replySrc?: string;
-  replySport?: number;
+export interface ConntrackReconcileResult {
+  /** Entries deleted, by family. */
+  deleted: Record<IPFamily, number>;
 }
 
-const udpKey = (sp: ServicePort) => `${sp.namespace}/${sp.name}/${sp.family}/${sp.portName}/${sp.port}`;
-
-function frontDoors(sp: ServicePort): { origDst?: string; dport?: number }[] {
-  const doors: { origDst?: string; dport?: number }[] = [sp.clusterIP, ...sp.externalIPs, ...sp.loadBalancerIPs].map((ip) => ({ origDst: ip }));
-  if (sp.nodePort !== undefined) doors.push({ dport: sp.nodePort });
-  return doors;
-}
-
-export function conntrackDeletions(before: ProxyModel | undefined, after: ProxyModel): ConntrackDeletion[] {
-  const udp = (m: ProxyModel | undefined) => new Map((m?.servicePorts ?? []).filter((sp) => sp.protocol === 'udp').map((sp) => [udpKey(sp), sp]));
-  const old = udp(before), now = udp(after);
-  const out: ConntrackDeletion[] = [];
-  for (const [key, sp] of old) {
-    const was = usableEndpoints(sp.endpoints);
-    const next = now.get(key);
-    const still = new Set(next ? usableEndpoints(next.endpoints).map((e) => e.address) : []);
-    for (const e of was) {
-      if (still.has(e.address)) continue;
-      for (const door of frontDoors(sp)) out.push({ family: sp.family, ...door, dstNat: e.address });
-    }
-  }
-  // A service port that had no endpoint (or that sluice has not programmed before, as at start-up)
-  // may have entries of datagrams that went past it un-DNATed, before it had rules: those would keep
-  // its flows from ever reaching an endpoint. Only those go: entries DNATed to an endpoint are right
-  // (deleting them, as at every restart of sluice, would send established flows elsewhere).
-  for (const [key, sp] of now) {
-    const prev = old.get(key);
-    const hadNone = !prev || usableEndpoints(prev.endpoints).length === 0;
-    if (hadNone && usableEndpoints(sp.endpoints).length > 0) {
-      for (const door of frontDoors(sp)) {
-        out.push(door.origDst !== undefined
-          ? { family: sp.family, origDst: door.origDst, dport: sp.port, replySrc: door.origDst }
-          : { family: sp.family, dport: door.dport, replySport: door.dport });
-      }
-    }
-  }
-  const seen = new Set<string>();
-  return out.filter((d) => {
-    const k = JSON.stringify(d);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
-
+/** Brings the kernel's UDP conntrack entries in line with a model; never throws (a failure is logged). */
 export interface Conntrack {
-  delete(deletions: ConntrackDeletion[]): Promise<void>;
+  reconcile(model: ProxyModel): Promise<ConntrackReconcileResult>;
 }
 
-export function conntrackArgs(d: ConntrackDeletion): string[] {
-  const args = ['-D', '-f', d.family === 4 ? 'ipv4' : 'ipv6', '-p', 'udp'];
-  if (d.origDst !== undefined) args.push('--orig-dst', d.origDst);
-  if (d.dport !== undefined) args.push('--dport', String(d.dport));
-  if (d.dstNat !== undefined) args.push('--dst-nat', d.dstNat);
-  if (d.replySrc !== undefined) args.push('--reply-src', d.replySrc);
-  if (d.replySport !== undefined) args.push('--reply-port-src', String(d.replySport));
-  return args;
+/** kube-proxy's two reconciler metrics (serve/metrics.ts). */
+export interface ConntrackMetrics {
+  conntrackReconcilerSyncDuration: Histogram<'ip_family'>;
+  conntrackReconcilerDeletedEntriesTotal: Counter<'ip_family'>;
 }
 
-export function execConntrack(log: Logger, binary = 'conntrack'): Conntrack {
+const FAMILIES: [Family, IPFamily][] = [[4, 'IPv4'], [6, 'IPv6']];
+// Listing a full table (262,144 entries by default) takes well under this; a hung tool must not hang the sync.
+const TIMEOUT_MS = 120_000;
+
+export function execConntrack(log: Logger, binary = 'conntrack', metrics?: ConntrackMetrics): Conntrack {
+  /** The family's stale flows, read from the tool's listing a line at a time (a big table is never held whole). */
+  async function findStale(family: Family, model: ProxyModel): Promise<StaleFlow[]> {
+    const index = servingIndex(model, family);
+    if (!canHaveStale(index)) return [];
+    const sub = execa(binary, listArgs(family), { reject: false, buffer: { stdout: false }, timeout: TIMEOUT_MS });
+    // Decided line by line: only stale flows are kept, never the table.
+    const stale = staleCollector(index);
+    for await (const line of sub.iterable({ from: 'stdout' })) {
+      const e = parseFlowLine(String(line));
+      if (e) stale.add(e);
+    }
+    const r = await sub;
+    if (r.exitCode !== 0) log.warn('conntrack could not list UDP entries; reconciling those it listed', { family, stderr: String(r.stderr).trim(), timedOut: r.timedOut });
+    return stale.flows();
+  }
+
+  /** Deletes the flows in one batch; the tool prints each entry it deleted on a line of its own. */
+  async function deleteFlows(flows: StaleFlow[]): Promise<number> {
+    if (flows.length === 0) return 0;
+    const batch = flows.map((f) => deleteArgs(f).join(' ') + '\n').join('');
+    // From a file: `-R -` opens /dev/stdin, which fails on the socket Node gives a child for stdin.
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-conntrack-'));
+    let r;
+    try {
+      const file = join(dir, 'delete');
+      await writeFile(file, batch);
+      r = await execa(binary, ['-R', file], { reject: false, timeout: TIMEOUT_MS, maxBuffer: 1 << 28 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const deleted = countEntries(String(r.stdout));
+    if (r.exitCode === 0) return deleted;
+    // A conntrack without --load-file (before 1.4.6), or a batch refused part way: one process per flow.
+    log.warn('conntrack -R failed; deleting one flow at a time', { stderr: String(r.stderr).trim(), flows: flows.length });
+    let more = 0;
+    for (const f of flows) {
+      const one = await execa(binary, deleteArgs(f), { reject: false, timeout: TIMEOUT_MS });
+      // Exit 1 with "0 flow entries" when nothing matched (the batch may have deleted it already).
+      if (one.exitCode !== 0 && !/ 0 flow entries/.test(String(one.stderr))) log.warn('conntrack deletion failed', { args: deleteArgs(f), stderr: String(one.stderr).trim() });
+      more += countEntries(String(one.stdout));
+    }
+    return deleted + more;
+  }
+
   return {
-    async delete(deletions) {
-      for (const d of deletions) {
-        const r = await execa(binary, conntrackArgs(d), { reject: false });
-        // conntrack exits 1 when nothing matched: that is not a failure.
-        if (r.exitCode !== 0 && !/0 flow entries/.test(String(r.stderr))) {
-          log.warn('conntrack deletion failed', { args: conntrackArgs(d), stderr: String(r.stderr).trim() });
+    async reconcile(model) {
+      const deleted: Record<IPFamily, number> = { IPv4: 0, IPv6: 0 };
+      for (const [family, ip_family] of FAMILIES) {
+        const started = performance.now();
+        try {
+          const flows = await findStale(family, model);
+          deleted[ip_family] = await deleteFlows(flows);
+          if (flows.length > 0) log.info('deleted stale UDP conntrack entries', { ip_family, entries: deleted[ip_family], flows: flows.length, durationMs: Math.round(performance.now() - started) });
+        } catch (e) {
+          log.warn('UDP conntrack reconciliation failed', { ip_family, error: (e as Error).message });
         }
+        metrics?.conntrackReconcilerSyncDuration.observe({ ip_family }, (performance.now() - started) / 1000);
+        metrics?.conntrackReconcilerDeletedEntriesTotal.inc({ ip_family }, deleted[ip_family]);
       }
+      return { deleted };
     },
   };
+}
+
+/** Entries conntrack printed (as it does for each one it deletes), in its default one-line format. */
+function countEntries(stdout: string): number {
+  let n = 0;
+  for (const line of stdout.split('\n')) if (/^udp\s/.test(line)) n++;
+  return n;
 }
