@@ -24,6 +24,14 @@ const SERVICE_IP = '10.96.0.53';
 const dns = (backends: Backend[]) => serviceYaml({ name: 'dns', clusterIP: SERVICE_IP, port: 53, targetPort: 9376, protocol: 'UDP', backends });
 const POD_NAME: Record<string, string> = { [PA1.ip]: 'pa1', [PB1.ip]: 'pb1' };
 
+interface Conditions { ready: boolean; serving: boolean; terminating: boolean }
+const READY: Conditions = { ready: true, serving: true, terminating: false };
+/** The dns service with endpoints in the given conditions (serviceYaml's endpoints are all ready). */
+function dnsWith(backends: [Backend, Conditions][]): string {
+  const endpoints = backends.map(([b, c]) => `  - { addresses: [${b.ip}], nodeName: ${b.node}, conditions: { ready: ${c.ready}, serving: ${c.serving}, terminating: ${c.terminating} } }`);
+  return dns([]).replace('endpoints: []', `endpoints:\n${endpoints.join('\n')}`);
+}
+
 interface Entry { origSrc: string; origDst: string; sport: number; dport: number; replySrc: string }
 
 /** node1's UDP conntrack entries to the service's address. */
@@ -37,6 +45,35 @@ async function entries(lab: Lab): Promise<Entry[]> {
     const second = (k: string) => kv.filter(([key]) => key === k)[1]?.[1];
     if (first('dst') !== SERVICE_IP) continue;
     out.push({ origSrc: first('src')!, origDst: first('dst')!, sport: Number(first('sport')), dport: Number(first('dport')), replySrc: second('src')! });
+  }
+  return out;
+}
+
+/** node1's conntrack, run in its namespace. */
+async function conntrackInNode1(lab: Lab, args: string[]) {
+  const r = await run('ip', ['netns', 'exec', lab.node1.ns, REAL_CONNTRACK, ...args]);
+  if (r.exitCode !== 0) throw new Error(`conntrack ${args.join(' ')}: ${r.stderr}`);
+}
+
+/** Flows from source ports `from`, `from + 1`, ... until some went to each pod: source port -> pod that answered. */
+async function flowsToEachPod(lab: Lab, from: number): Promise<Map<number, string>> {
+  const flows = new Map<number, string>();
+  for (let port = from; port < from + 40; port++) {
+    const answers = await udpFlow(lab, port, 1);
+    if (answers[0]) flows.set(port, answers[0]);
+    const pods = new Set(flows.values());
+    if (pods.has('pa1') && pods.has('pb1')) return flows;
+  }
+  throw new Error(`40 flows did not reach both pods: ${JSON.stringify([...flows])}`);
+}
+
+/** Where node1's conntrack sends each of these flows: source port -> pod (absent: no entry). */
+async function entryPods(lab: Lab, ports: Iterable<number>): Promise<Record<number, string>> {
+  const es = await entries(lab);
+  const out: Record<number, string> = {};
+  for (const port of ports) {
+    const e = es.find((x) => x.sport === port);
+    if (e) out[port] = POD_NAME[e.replySrc] ?? e.replySrc;
   }
   return out;
 }
@@ -127,5 +164,61 @@ maybe(`sluice run and UDP conntrack entries${skipNote}`, () => {
     for (const [port, pod] of flows) expect({ port, answers: await udpFlow(lab, port) }).toEqual({ port, answers: [pod, pod] });
     // And the flow that had no endpoint now has one.
     expect((await udpFlow(lab, 40100, 1))[0]).not.toBeNull();
+  });
+
+  test('a stale entry made while sluice was down is deleted at start; the others are kept', async () => {
+    expect(await sluice.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    // The rules sluice left keep sending new flows to both pods while it is down...
+    const flows = await flowsToEachPod(lab, 40201);
+    // ...and pb1 is removed before it comes back: no sync of sluice's ever saw these entries.
+    writeManifest(ws.manifests, 'dns.yaml', dns([PA1]));
+    const toPod = (pod: string) => [...flows].filter(([, p]) => p === pod).map(([port]) => port);
+    expect(await entryPods(lab, flows.keys())).toEqual(Object.fromEntries(flows));
+
+    sluice = start();
+    await sluice.nextSync(0, 'full');
+    timings.startToWhileDownEntriesDeleted = await within(2000, async () => {
+      expect(Object.keys(await entryPods(lab, toPod('pb1')))).toEqual([]);
+    });
+    const kept = await entryPods(lab, toPod('pa1'));
+    expect(kept).toEqual(Object.fromEntries(toPod('pa1').map((port) => [port, 'pa1'])));
+    // The flows that lost their endpoint go to the one that is left.
+    for (const port of toPod('pb1')) expect({ port, answers: await udpFlow(lab, port, 1) }).toEqual({ port, answers: ['pa1'] });
+  });
+
+  // Source ports of flows that went to pb1 before it started terminating (set by the next test).
+  let drainingFlows: number[] = [];
+
+  test('a flow to a terminating endpoint that still serves survives the sync that takes it out of the rules', async () => {
+    let mark = sluice.logs.length;
+    writeManifest(ws.manifests, 'dns.yaml', dnsWith([[PA1, READY], [PB1, READY]]));
+    await sluice.nextSync(mark, 'partial');
+    const flows = await flowsToEachPod(lab, 40301);
+    drainingFlows = [...flows].filter(([, p]) => p === 'pb1').map(([port]) => port);
+    // A witness that the reconciler ran after the next sync: an entry DNATed to an address that is no endpoint.
+    await conntrackInNode1(lab, ['-I', '-p', 'udp', '-s', '10.0.0.99', '-d', SERVICE_IP, '--sport', '40399', '--dport', '53',
+      '-r', '10.244.2.99', '-q', '10.0.0.99', '--reply-port-src', '9376', '--reply-port-dst', '40399', '-t', '120']);
+    expect((await entries(lab)).filter((e) => e.sport === 40399).map((e) => e.replySrc)).toEqual(['10.244.2.99']);
+
+    mark = sluice.logs.length;
+    writeManifest(ws.manifests, 'dns.yaml', dnsWith([[PA1, READY], [PB1, { ready: false, serving: true, terminating: true }]]));
+    await sluice.nextSync(mark, 'partial');
+    await within(2000, async () => expect((await entries(lab)).filter((e) => e.sport === 40399)).toEqual([]));
+    // pb1 drains: its flows keep their entries and their answers; new flows go to pa1 only.
+    expect(await entryPods(lab, drainingFlows)).toEqual(Object.fromEntries(drainingFlows.map((port) => [port, 'pb1'])));
+    for (const port of drainingFlows) expect({ port, answers: await udpFlow(lab, port, 2) }).toEqual({ port, answers: ['pb1', 'pb1'] });
+    const fresh = await lab.probe(lab.client, { proto: 'udp', host: SERVICE_IP, port: 53 }, { count: 10 });
+    expect(fresh.answers.map((a) => a.backend)).toEqual(Array(10).fill('pa1'));
+  });
+
+  // KNOWN GAP, expected to fail until lib/sync/sync-loop.ts reconciles after a sync that sends
+  // nothing too: pb1 leaving no rule behind (it was out of them already), the sync returns before
+  // the conntrack call, and the drained flows keep going to pb1. When that is fixed this reports a
+  // failure: make it a plain test.
+  test.failing('KNOWN GAP (no reconcile after a sync that sends nothing): once the terminating endpoint stops serving, its flows go', async () => {
+    expect(drainingFlows.length).toBeGreaterThan(0);
+    writeManifest(ws.manifests, 'dns.yaml', dnsWith([[PA1, READY], [PB1, { ready: false, serving: false, terminating: true }]]));
+    timings.notServingToEntriesDeleted = await within(3000, async () => expect(Object.keys(await entryPods(lab, drainingFlows))).toEqual([]));
+    for (const port of drainingFlows) expect({ port, answers: await udpFlow(lab, port, 1) }).toEqual({ port, answers: ['pa1'] });
   });
 });
