@@ -6,7 +6,7 @@ import { FIXTURES, renderCase } from '../support/render-case.ts';
 
 export const LAB_CASE = join(FIXTURES, 'lab-cluster');
 
-export async function startLabCluster(): Promise<Lab> {
+export async function startLabCluster(caseDir = LAB_CASE): Promise<Lab> {
   const lab = await createLab({
     pods: [
       { name: 'pa1', node: 'node1', index: 11 },
@@ -19,7 +19,7 @@ export async function startLabCluster(): Promise<Lab> {
     extraRoutes: ['146.148.47.155/32', '203.0.113.0/24', '198.51.100.0/24', '2001:db8:1b::/64'],
   });
   try {
-    await lab.loadRules(renderCase(LAB_CASE).script);
+    await lab.loadRules(renderCase(caseDir).script);
   } catch (e) {
     await lab.destroy();
     throw e;
