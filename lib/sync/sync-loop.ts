@@ -17,7 +17,7 @@ import { renderTableChunks, renderTransaction } from '../nft/templates.ts';
 import { describeProblem } from '../render.ts';
 import { planRuleset } from '../plan/plan.ts';
 import { buildModel } from '../model/build.ts';
-import type { SluiceMetrics } from '../serve/metrics.ts';
+import type { SluiceMetrics, TopologyServicePort } from '../serve/metrics.ts';
 import type { ProxyHealth } from '../serve/health.ts';
 import type { Conntrack } from './conntrack.ts';
 import { collectIfGrown } from './heap.ts';
@@ -59,8 +59,6 @@ export class SyncLoop {
   private readonly o: SyncLoopOptions;
   private readonly clock: Clock;
   private readonly families = new Map<TableFamily, FamilyState>([['ip', { lastFullAt: 0 }], ['ip6', { lastFullAt: 0 }]]);
-  /** The model of the last sync, for the conntrack clean-up. */
-  private appliedModel?: ProxyModel;
   private lastSyncAt = -Infinity;
   private queuedAt: number | undefined;
   private checkTables = false;
@@ -187,14 +185,15 @@ export class SyncLoop {
       const r = await this.syncFamily(t, ruleset, model, started);
       if (r) results.push(r);
     }
-    const before = this.appliedModel;
-    this.appliedModel = model;
     if (results.length === 0) {
       // minSyncPeriod spaces out what is sent to the kernel: a sync that sent nothing (a periodic check,
       // most often) does not make the next change wait.
       this.lastSyncAt = lastSyncBefore;
       this.observeProgramming(triggers);
       this.done(ruleset.tables.map((t) => t.family));
+      // An endpoint can stop serving without any rule changing (it was not chosen, or others are ready):
+      // its flows are stale all the same.
+      if (this.o.conntrack) await this.o.conntrack.reconcile(model);
       return;
     }
     const failed = results.filter((r) => r.error);
@@ -325,8 +324,10 @@ export class SyncLoop {
     m.servicesProgrammed.set(new Set(model.servicePorts.map((sp) => `${sp.namespace}/${sp.name}`)).size);
     m.endpointsProgrammed.set(model.servicePorts.reduce((n, sp) => n + sp.endpoints.length, 0));
     const noLocal = { IPv4: { internal: 0, external: 0 }, IPv6: { internal: 0, external: 0 } };
+    const topologies: TopologyServicePort[] = [];
     for (const sp of model.servicePorts) {
-      const { local, hasAny } = categorizeEndpoints(sp, this.o.nodeName);
+      const { local, hasAny, topology } = categorizeEndpoints(sp, this.o.nodeName, model.node.zone);
+      if (topology.mode !== 'none' || topology.fallback) topologies.push({ ip_family: sp.family === 4 ? 'IPv4' : 'IPv6', topology });
       if (!hasAny || local.length > 0) continue;
       const fam = sp.family === 4 ? noLocal.IPv4 : noLocal.IPv6;
       if (sp.internalPolicyLocal) fam.internal++;
@@ -336,6 +337,7 @@ export class SyncLoop {
       m.noLocalEndpoints.set({ ip_family, traffic_policy: 'internal' }, v.internal);
       m.noLocalEndpoints.set({ ip_family, traffic_policy: 'external' }, v.external);
     }
+    m.setTopology(topologies);
     const skipped = new Map<string, { kind: ObjectKind; reason: string; count: number }>();
     for (const p of model.problems) {
       const k = `${p.kind} ${p.reason}`;

@@ -211,11 +211,9 @@ maybe(`sluice run and UDP conntrack entries${skipNote}`, () => {
     expect(fresh.answers.map((a) => a.backend)).toEqual(Array(10).fill('pa1'));
   });
 
-  // KNOWN GAP, expected to fail until lib/sync/sync-loop.ts reconciles after a sync that sends
-  // nothing too: pb1 leaving no rule behind (it was out of them already), the sync returns before
-  // the conntrack call, and the drained flows keep going to pb1. When that is fixed this reports a
-  // failure: make it a plain test.
-  test.failing('KNOWN GAP (no reconcile after a sync that sends nothing): once the terminating endpoint stops serving, its flows go', async () => {
+  // pb1 leaves no rule behind (it was out of them already): the sync sends nothing, and the
+  // reconcile after it must still run.
+  test('once the terminating endpoint stops serving, its flows go, though no rule changed', async () => {
     expect(drainingFlows.length).toBeGreaterThan(0);
     writeManifest(ws.manifests, 'dns.yaml', dnsWith([[PA1, READY], [PB1, { ready: false, serving: false, terminating: true }]]));
     timings.notServingToEntriesDeleted = await within(3000, async () => expect(Object.keys(await entryPods(lab, drainingFlows))).toEqual([]));

@@ -53,7 +53,7 @@ test('health, metrics and health-check node ports of a running proxy', async () 
   const nft = new FakeNft();
   proxy = await runProxy({
     config: { ...DEFAULT_CONFIG, healthzBindAddress: '127.0.0.1:0', metricsBindAddress: '127.0.0.1:0', minSyncPeriodMs: 20 },
-    nodeName: 'node1', log: recordingLogger(), from: dir, nft, healthCheckAddresses: ['127.0.0.1'], conntrack: { delete: async () => {} },
+    nodeName: 'node1', log: recordingLogger(), from: dir, nft, healthCheckAddresses: ['127.0.0.1'], conntrack: { reconcile: async () => ({ deleted: { IPv4: 0, IPv6: 0 } }) },
   });
   const [healthz, metrics] = await Promise.all(proxy.servers.map((s) => s.listening));
   await eventually(() => expect(nft.scripts.length).toBeGreaterThanOrEqual(1));
