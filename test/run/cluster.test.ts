@@ -144,7 +144,7 @@ maybe(`sluice run --kubeconfig against an API server${skipNote}`, () => {
     fake.release();
     await converged('410 Gone, relist');
     // Every kind's watch resumed from a compacted version, was told it had expired, and listed again.
-    expect(fake.requests.filter((r) => !r.watch).length - listsBefore).toBe(4);
+    expect(fake.requests.filter((r) => !r.watch).length - listsBefore).toBe(5);
     expect(log.lines.filter((l) => l.msg === 'full sync')).toHaveLength(1);
   });
 
@@ -158,7 +158,7 @@ maybe(`sluice run --kubeconfig against an API server${skipNote}`, () => {
     // Each kind's watch failed and was restarted, and the metric counted it.
     expect(log.lines.filter((l) => l.msg === 'watch failed, restarting').map((l) => l.fields?.kind).sort()).toEqual(['EndpointSlice', 'Endpoints', 'Node', 'Service', 'ServiceCIDR']);
     const restarts = (await proxy!.metrics.informerRestartsTotal.get()).values;
-    expect(Object.fromEntries(restarts.map((v) => [v.labels.kind, v.value]))).toEqual({ EndpointSlice: 1, Endpoints: 1, Node: 1, Service: 1 });
+    expect(Object.fromEntries(restarts.map((v) => [v.labels.kind, v.value]))).toEqual({ EndpointSlice: 1, Endpoints: 1, Node: 1, Service: 1, ServiceCIDR: 1 });
     // Still live after the restart.
     apply(service('late', '10.96.0.40'));
     apply(slice('late', ['10.244.1.14']));
