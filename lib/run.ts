@@ -8,6 +8,7 @@ import { ManifestDirSource } from './manifests/dir-source.ts';
 import { ObjectStore } from './manifests/store.ts';
 import type { Problem, ProxyModel } from './model/types.ts';
 import { categorizeEndpoints } from './model/categorize.ts';
+import { checkRequirements } from './nft/requirements.ts';
 import { execNft, type NftRunner } from './nft/runner.ts';
 import { renderCleanup } from './nft/templates.ts';
 import { createHealthCheckNodePorts, type HealthCheckService } from './serve/healthcheck-nodeports.ts';
@@ -65,6 +66,10 @@ async function hasCommand(cmd: string): Promise<boolean> {
 
 export async function runProxy(o: RunOptions): Promise<RunningProxy> {
   const { config, log } = o;
+  if (!o.nft) {
+    // Said plainly once at start, rather than as an nft error in the first sync.
+    for (const p of await checkRequirements()) log.error(`this machine lacks what sluice needs: ${p.message}`, { what: p.what });
+  }
   const store = new ObjectStore();
   const metrics = createMetrics({ families: ['IPv4', 'IPv6'] });
   const health = createProxyHealth({ healthTimeoutMs: healthTimeoutFor(config.syncPeriodMs), families: ['IPv4', 'IPv6'] });

@@ -1,4 +1,5 @@
-// Sends scripts to the kernel: `nft -f -`, one atomic transaction per call. The only code that runs nft.
+// Sends scripts to the kernel: `nft -f -`, one atomic transaction per call. The only code that changes
+// the kernel's rules (requirements.ts only asks nft for its version and a dry run).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
