@@ -60,7 +60,9 @@ export function buildModel(objects: ObjectSet, nodeName: string, options: BuildO
 
   let nodeObject: KubeObject | undefined;
   for (const n of objects.nodes) if (n.metadata?.name === nodeName) nodeObject = n;
-  const node = (nodeObject && read(nodeObject, (o) => readNode(nodeName, o))) ?? readNode(nodeName, undefined);
+  const nodeReading = nodeObject && read(nodeObject, (o) => readNode(nodeName, o));
+  for (const f of nodeReading?.ignored ?? []) problems.add('Node', describe(nodeObject!), f.reason, f.message);
+  const node = (nodeReading ?? readNode(nodeName, undefined)).facts;
 
   const readGroups = (obj: KubeObject, fn: (o: KubeObject) => EndpointReading, into: Map<string, EndpointGroup[]>) => {
     const r = read(obj, fn);
@@ -150,6 +152,8 @@ function endpointsFor(groups: EndpointGroup[], family: Family, portName: string,
       // The same endpoint in two slices (during a slice handover): the readier reading wins.
       if (earlier && (earlier.ready || (!e.ready && earlier.serving))) continue;
       const endpoint: Endpoint = { address: e.address, port: gp.port, nodeName: e.nodeName, ready: e.ready, serving: e.serving, terminating: e.terminating };
+      if (e.zoneHints) endpoint.zoneHints = e.zoneHints;
+      if (e.nodeHints) endpoint.nodeHints = e.nodeHints;
       byTarget.set(key, { endpoint, key });
     }
   }

@@ -3,10 +3,13 @@
 // conntrack clean-up and metrics all read this.
 //
 // - Cluster endpoints (internal policy Cluster, external policy Cluster, and the short-circuit of
-//   pods and the node to an external address): the ready ones; when none is ready anywhere, the
-//   ones still serving while terminating.
+//   pods and the node to an external address): the ready ones the topology hints leave for this
+//   node (topology.ts); when none is ready anywhere, the ones still serving while terminating,
+//   hints ignored.
 // - Local endpoints (either policy Local): this node's ready ones; when none of this node's is
-//   ready, this node's serving-terminating ones, whatever other nodes have.
+//   ready, this node's serving-terminating ones, whatever other nodes have. Hints never apply:
+//   the endpoints are this node's already.
+import { availableForTopology, chooseTopology, NO_TOPOLOGY, type TopologyChoice } from './topology.ts';
 import type { Endpoint, ServicePort } from './types.ts';
 
 export interface EndpointCategories {
@@ -20,6 +23,8 @@ export interface EndpointCategories {
   hasAny: boolean;
   /** This node's ready endpoints: what a health-check node port reports. */
   localReady: number;
+  /** The hints that picked the cluster endpoints, and why hints went unused; mode 'none' when the port uses no cluster endpoints. */
+  topology: TopologyChoice;
 }
 
 /** A service port takes external traffic when it has a node port, a load-balancer or an external IP. */
@@ -38,23 +43,32 @@ export function usesLocalEndpoints(sp: ServicePort): boolean {
 
 const servingTerminating = (e: Endpoint) => e.serving && e.terminating;
 
-export function categorizeEndpoints(sp: ServicePort, nodeName: string): EndpointCategories {
+/**
+ * `zone` is this node's topology.kubernetes.io/zone label (NodeFacts.zone); without it zone hints
+ * are not used, node hints still are.
+ */
+export function categorizeEndpoints(sp: ServicePort, nodeName: string, zone?: string): EndpointCategories {
   const eps = sp.endpoints;
+  const node = { name: nodeName, zone };
   const isLocal = (e: Endpoint) => e.nodeName === nodeName;
   const localReady = eps.filter((e) => e.ready && isLocal(e));
   let cluster: Endpoint[] = [];
+  let topology = NO_TOPOLOGY;
   if (usesClusterEndpoints(sp)) {
-    cluster = eps.filter((e) => e.ready);
+    topology = chooseTopology(eps, node);
+    cluster = eps.filter((e) => e.ready && availableForTopology(e, topology.mode, node));
+    // A mode is only chosen when it leaves a ready endpoint: empty here means none is ready anywhere.
     if (cluster.length === 0) cluster = eps.filter(servingTerminating);
   }
   const hasAny = eps.some((e) => e.ready || servingTerminating(e));
   let local: Endpoint[] = [];
   if (usesLocalEndpoints(sp)) local = localReady.length > 0 ? localReady : eps.filter((e) => isLocal(e) && servingTerminating(e));
+  // Local endpoints the hints left out of cluster (or terminating ones) are reachable too.
   let reachable = cluster;
   if (local.length > 0) {
     const inCluster = new Set(cluster);
     const extra = local.filter((e) => !inCluster.has(e));
     if (extra.length > 0) reachable = eps.filter((e) => inCluster.has(e) || extra.includes(e));
   }
-  return { cluster, local, reachable, hasAny, localReady: localReady.length };
+  return { cluster, local, reachable, hasAny, localReady: localReady.length, topology };
 }

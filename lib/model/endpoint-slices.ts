@@ -3,6 +3,7 @@
 import type { KubeObject } from '../k8s/objects.ts';
 import { parseIP, sortKeyOf, type Family } from './ip.ts';
 import { InvalidObject, invalid } from './problems.ts';
+import { isLabelValue } from './topology.ts';
 import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isPort, isPortName, parseProtocol, show, type Protocol } from './validate.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -16,6 +17,9 @@ export interface GroupEndpoint {
   ready: boolean;
   serving: boolean;
   terminating: boolean;
+  /** Topology hints (hints.forZones, hints.forNodes): absent when the endpoint has none of that kind. */
+  zoneHints?: readonly string[];
+  nodeHints?: readonly string[];
 }
 
 export interface EndpointGroup {
@@ -65,6 +69,33 @@ function readBool(v: unknown, where: string, absent: boolean): boolean {
   return v;
 }
 
+/**
+ * hints.forZones[].name or hints.forNodes[].name of one endpoint, each name once; undefined for an
+ * empty or absent list (kube-proxy's "no hints"). Zone names are label values, node names node names,
+ * as the API server validates them; an empty zone name, which no controller writes, is refused too.
+ */
+function readHintNames(list: unknown, where: string, what: 'zone' | 'node'): string[] | undefined {
+  if (list === undefined || list === null) return undefined;
+  if (!Array.isArray(list)) invalid('invalid-hint', `${where} is not a list`);
+  const names = new Set<string>();
+  list.forEach((h: any, i: number) => {
+    const name = h && typeof h === 'object' ? h.name : undefined;
+    const ok = what === 'zone' ? isLabelValue(name) : isDNS1123Subdomain(name);
+    if (!ok) invalid('invalid-hint', `${where}[${i}].name ${show(name)} is not a valid ${what} name`);
+    names.add(name);
+  });
+  return names.size > 0 ? [...names] : undefined;
+}
+
+function readHints(v: unknown, where: string): Pick<GroupEndpoint, 'zoneHints' | 'nodeHints'> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) invalid('invalid-hint', `${where} is not an object`);
+  const h = v as { forZones?: unknown; forNodes?: unknown };
+  const zoneHints = readHintNames(h.forZones, `${where}.forZones`, 'zone');
+  const nodeHints = readHintNames(h.forNodes, `${where}.forNodes`, 'node');
+  return { ...(zoneHints && { zoneHints }), ...(nodeHints && { nodeHints }) };
+}
+
 /** An endpoint (or legacy address) that failed validation: left out alone, the rest of its object is kept. */
 export interface SkippedEndpoint { reason: string; message: string }
 
@@ -75,7 +106,7 @@ export interface EndpointReading {
 }
 
 // Like kube-proxy, which drops a bad endpoint and keeps its slice (endpointslicecache.go addEndpoints):
-// one endpoint's invalid address, node name or condition costs that endpoint, not its neighbours.
+// one endpoint's invalid address, node name, condition or hint costs that endpoint, not its neighbours.
 // The object's own fields (names, ports, address type) still invalidate it whole.
 function readEach<T>(list: unknown[], skipped: SkippedEndpoint[], readOne: (item: any, i: number) => T): T[] {
   const out: T[] = [];
@@ -119,8 +150,10 @@ export function readEndpointSlice(obj: KubeObject): EndpointReading {
       sortKey: sortKeyOf(ip),
       nodeName: readNodeName(e.nodeName, `${where}.nodeName`),
       ready,
-      serving: readBool(c.serving, `${where}.conditions.serving`, ready),
+      // The API reads an absent condition as true (kube-proxy too): ready and serving both.
+      serving: readBool(c.serving, `${where}.conditions.serving`, true),
       terminating: readBool(c.terminating, `${where}.conditions.terminating`, false),
+      ...readHints(e.hints, `${where}.hints`),
     };
   });
   return { groups: [{ namespace, service, family, ports, endpoints }], skipped };

@@ -11,6 +11,10 @@ export interface Endpoint {
   ready: boolean;
   serving: boolean;
   terminating: boolean;
+  /** hints.forZones[].name: the zones whose nodes should send it their traffic; absent when none (topology.ts). */
+  zoneHints?: readonly string[];
+  /** hints.forNodes[].name: the nodes that should send it their traffic; absent when none. */
+  nodeHints?: readonly string[];
 }
 
 /** One port of one Service in one IP family: the unit sluice programs. */
@@ -42,6 +46,8 @@ export interface NodeFacts {
   known: boolean;
   internalIPs: string[];
   podCIDRs: string[];
+  /** The label topology.kubernetes.io/zone: which zone hints are for this node; absent when missing, empty or invalid. */
+  zone?: string;
 }
 
 /** Why an object was skipped: `object` names it (Kind namespace/name), `reason` is a short code for metrics. */
