@@ -49,7 +49,12 @@ export type Rule =
   | { op: 'pick-chain'; chains: string[] }
   | { op: 'drop'; why: 'no-local-endpoints' };
 
-export interface Chain { name: string; rules: Rule[] }
+export interface Chain {
+  name: string;
+  rules: Rule[];
+  /** A comment line printed above the chain in a full script, for people (which topology hints picked its endpoints); never kernel state, never compared. */
+  comment?: string;
+}
 
 /** How this table tells pod traffic from other traffic (KubeProxyConfiguration detectLocalMode). */
 export type PodSourceMatch =

@@ -9,6 +9,7 @@
 //   no usable endpoint -> no chains; the addresses go to the no-endpoint maps, which reject
 import { categorizeEndpoints } from '../model/categorize.ts';
 import { cidrContains, parseCIDR, parseIP } from '../model/ip.ts';
+import { describeTopology } from '../model/topology.ts';
 import type { Endpoint, ServicePort } from '../model/types.ts';
 import type { AffinitySet, Chain, Element, EndpointMap, GlobalSetName, Rule } from '../nft/ir.ts';
 import { intervalElement, withoutCovered } from './elements.ts';
@@ -29,6 +30,8 @@ export interface ServicePortPlan {
 
 export interface PlanContext {
   nodeName: string;
+  /** This node's zone label, for topology hints. */
+  zone?: string;
   /** This node's addresses of the table's family: a source range that holds one lets the load balancer's own IPs in. */
   nodeIPs: string[];
   masqueradeAll: boolean;
@@ -48,7 +51,10 @@ export const CASCADE_MAX = 16;
 export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortPlan {
   const plan: ServicePortPlan = { elements: {}, endpointMaps: [], affinitySets: [], endpointChains: [], hairpin: [] };
   const add = (set: GlobalSetName, el: Element) => (plan.elements[set] ??= []).push(el);
-  const { cluster, local, reachable, hasAny } = categorizeEndpoints(sp, ctx.nodeName);
+  const { cluster, local, reachable, hasAny, topology } = categorizeEndpoints(sp, ctx.nodeName, ctx.zone);
+  // Chains that pick among cluster endpoints say which hints chose them (sluice render, full syncs).
+  const topologyComment = describeTopology(topology, { name: ctx.nodeName, zone: ctx.zone }, cluster.length, sp.endpoints.filter((e) => e.ready).length);
+  const clusterChain = (c: Chain): Chain => (topologyComment ? { ...c, comment: topologyComment } : c);
   const fronts = [...new Set([...sp.externalIPs, ...sp.loadBalancerIPs])];
 
   if (sp.sourceRanges.length > 0) {
@@ -102,7 +108,9 @@ export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortP
   const svc = servicePortName('svc', sp);
   const masquerade: Rule[] = ctx.masqueradeAll ? [{ op: 'mark-masquerade' }]
     : ctx.podSourceKnown ? [{ op: 'mark-masquerade', unlessFromPods: true }] : [];
-  plan.serviceChain = { name: svc, rules: [...masquerade, ...pick(sp.internalPolicyLocal ? local : cluster, sp.internalPolicyLocal ? 'epl' : 'eps')] };
+  plan.serviceChain = sp.internalPolicyLocal
+    ? { name: svc, rules: [...masquerade, ...pick(local, 'epl')] }
+    : clusterChain({ name: svc, rules: [...masquerade, ...pick(cluster, 'eps')] });
   add('service-ips', { key: [sp.clusterIP, sp.protocol, sp.port], goto: svc });
 
   if (fronts.length > 0 || sp.nodePort !== undefined) {
@@ -114,7 +122,7 @@ export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortP
       let shortCircuit = svc;
       if (sp.internalPolicyLocal || ctx.masqueradeAll) {
         shortCircuit = servicePortName('all', sp);
-        plan.shortCircuitChain = { name: shortCircuit, rules: pick(cluster, 'eps') };
+        plan.shortCircuitChain = clusterChain({ name: shortCircuit, rules: pick(cluster, 'eps') });
       }
       rules = [
         ...(ctx.podSourceKnown ? [{ op: 'goto-if-from-pods', chain: shortCircuit } as Rule] : []),
@@ -124,7 +132,7 @@ export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortP
     } else {
       rules = [{ op: 'mark-masquerade' }, ...pick(cluster, 'eps')];
     }
-    plan.externalChain = { name: ext, rules };
+    plan.externalChain = sp.externalPolicyLocal ? { name: ext, rules } : clusterChain({ name: ext, rules });
     for (const ip of fronts) add('service-ips', { key: [ip, sp.protocol, sp.port], goto: ext });
     if (sp.nodePort !== undefined) add('service-nodeports', { key: [sp.protocol, sp.nodePort], goto: ext });
   }
