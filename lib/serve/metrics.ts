@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets, linearBuckets } from 'prom-client';
 import { OBJECT_KINDS, type ObjectKind } from '../k8s/objects.ts';
 import type { IPFamily } from './ip-family.ts';
+import { TOPOLOGY_FALLBACK_REASONS, type TopologyChoice, type TopologyMode } from '../model/topology.ts';
 
 export type TrafficPolicyScope = 'internal' | 'external';
 export type SyncKind = 'full' | 'partial';
@@ -15,6 +16,9 @@ export interface SkippedObjects {
   reason: string;
   count: number;
 }
+
+/** One service port's topology, for the topology gauges. */
+export interface TopologyServicePort { ip_family: IPFamily; topology: TopologyChoice }
 
 export interface SluiceMetrics {
   registry: Registry;
@@ -68,6 +72,12 @@ export interface SluiceMetrics {
   objectsSkipped: Gauge<'kind' | 'reason'>;
   /** Replaces objectsSkipped with these counts: reasons not listed drop to absent. */
   setObjectsSkipped(counts: Iterable<SkippedObjects>): void;
+  /** Service ports whose cluster endpoints topology hints narrow on this node, by mode (PreferSameNode, PreferSameZone). */
+  topologyServicePorts: Gauge<'ip_family' | 'mode'>;
+  /** Service ports with hints that went unused, by why: all of them (mode none), or the node hints of a port on PreferSameZone. */
+  topologyFallbackServicePorts: Gauge<'ip_family' | 'reason'>;
+  /** Sets both topology gauges from the service ports of one model (ports without hints may be left out). */
+  setTopology(ports: Iterable<TopologyServicePort>): void;
 }
 
 export interface MetricsOptions {
@@ -90,6 +100,8 @@ export const NETWORK_PROGRAMMING_BUCKETS = [
 ];
 // A partial sync is tens of lines, a full one on a big cluster hundreds of thousands.
 export const TRANSACTION_LINES_BUCKETS = exponentialBuckets(10, 4, 10);
+
+const TOPOLOGY_MODES: readonly TopologyMode[] = ['PreferSameNode', 'PreferSameZone'];
 
 export function createMetrics(opts: MetricsOptions = {}): SluiceMetrics {
   const registry = new Registry();
@@ -132,6 +144,25 @@ export function createMetrics(opts: MetricsOptions = {}): SluiceMetrics {
       m.objectsSkipped.reset();
       for (const c of counts) m.objectsSkipped.inc({ kind: c.kind, reason: c.reason }, c.count);
     },
+    topologyServicePorts: gauge('sluice_topology_service_ports', 'Service ports whose cluster endpoints are narrowed by topology hints on this node, by mode', ['ip_family', 'mode']),
+    topologyFallbackServicePorts: gauge('sluice_topology_fallback_service_ports', 'Service ports whose topology hints went unused on this node, by reason', ['ip_family', 'reason']),
+    setTopology(ports) {
+      const using = new Map<string, number>();
+      const fallback = new Map<string, number>();
+      const bump = (counts: Map<string, number>, k: string) => counts.set(k, (counts.get(k) ?? 0) + 1);
+      for (const { ip_family, topology } of ports) {
+        if (topology.mode !== 'none') bump(using, `${ip_family} ${topology.mode}`);
+        if (topology.fallback) bump(fallback, `${ip_family} ${topology.fallback.reason}`);
+      }
+      // Every family proxied, and every mode and reason, has a series (zero when none); no old count stays.
+      m.topologyServicePorts.reset();
+      m.topologyFallbackServicePorts.reset();
+      const seen = new Set([...families, ...[...using.keys(), ...fallback.keys()].map((k) => k.split(' ')[0] as IPFamily)]);
+      for (const ip_family of seen) {
+        for (const mode of TOPOLOGY_MODES) m.topologyServicePorts.set({ ip_family, mode }, using.get(`${ip_family} ${mode}`) ?? 0);
+        for (const reason of TOPOLOGY_FALLBACK_REASONS) m.topologyFallbackServicePorts.set({ ip_family, reason }, fallback.get(`${ip_family} ${reason}`) ?? 0);
+      }
+    },
   };
 
   // Series that exist from the start, so rate() and absent() behave before the first event.
@@ -142,6 +173,7 @@ export function createMetrics(opts: MetricsOptions = {}): SluiceMetrics {
     m.nftablesCleanupFailuresTotal.inc({ ip_family }, 0);
     for (const traffic_policy of ['internal', 'external'] satisfies TrafficPolicyScope[]) m.noLocalEndpoints.set({ ip_family, traffic_policy }, 0);
   }
+  m.setTopology([]);
   for (const sync of ['full', 'partial'] satisfies SyncKind[]) m.transactionLines.zero({ sync });
   for (const kind of OBJECT_KINDS) m.informerRestartsTotal.inc({ kind }, 0);
   for (const code of ['200', '503']) {
