@@ -41,11 +41,32 @@ test('an unchanged ruleset gives an empty transaction', () => {
   expect(isEmptyTransaction(diffRulesets(rulesets.get('lab-cluster'), rebuilt))).toBe(true);
 });
 
-test('nothing applied yet, or a changed configuration, asks for a full replace', () => {
+test('nothing applied yet, or another masquerade mark, asks for a full sync', () => {
   const r = rulesets.get('my-service')!;
   expect(diffRulesets(undefined, r)).toEqual({ kind: 'full', reason: 'nothing applied yet' });
   const marked = { ...r, tables: r.tables.map((t) => ({ ...t, mark: '0x00000001' })) };
   expect(diffRulesets(r, marked).kind).toBe('full');
+});
+
+maybe('another pod match (a new cluster CIDR) is a partial transaction that rewrites the chains using it', () => {
+  const o = loadManifests(join(FIXTURES, 'lab-cluster', 'manifests')).store.objects();
+  const model = buildModel(o, 'node1');
+  const other = parseConfig({ apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', clusterCIDR: '10.240.0.0/12,fd00:240::/28' }, () => {});
+  const from = planRuleset(model, config), to = planRuleset(model, other);
+  const tx = diffRulesets(from, to);
+  if (tx.kind !== 'partial') throw new Error(`expected a partial transaction, got ${tx.reason}`);
+  const script = renderTransaction(tx.tables, to);
+  expect(script).toContain('ip saddr != 10.240.0.0/12 meta mark set');
+  expect(script).not.toContain('10.244.0.0/16');
+  const expected = withNetns((nft) => {
+    nft(['-f', '-'], renderRuleset(to));
+    return normalizeListing(nft(['-j', 'list', 'ruleset']));
+  });
+  withNetns((nft) => {
+    nft(['-f', '-'], renderRuleset(from));
+    nft(['-f', '-'], script);
+    expect(normalizeListing(nft(['-j', 'list', 'ruleset']))).toEqual(expected);
+  });
 });
 
 const names = [...rulesets.keys()];

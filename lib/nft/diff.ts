@@ -1,6 +1,6 @@
 // The difference between two rulesets as a transaction: only the elements, maps, sets and chains that
-// changed. Applying it to a kernel that holds `from` leaves exactly `to`. A change to the skeleton
-// (mark, pod detection) cannot be expressed this way: the caller makes a full sync instead.
+// changed. Applying it to a kernel that holds `from` leaves exactly `to`. A change of the masquerade
+// mark reaches the base chains: the caller makes a full sync instead.
 //
 // The kernel refuses to delete what something still refers to, so a transaction runs in this order
 // (templates/transaction.eta): elements out; chains to be rewritten or removed flushed; chains,
@@ -58,6 +58,11 @@ function diffElements(set: string, from: readonly Element[], to: readonly Elemen
 
 const rulesOf = (c: Chain) => JSON.stringify(c.rules);
 
+/** Whether a rule's text holds the table's pod match (detectLocalMode), which a config or Node change can move. */
+function matchesPods(r: Rule): boolean {
+  return (r.op === 'mark-masquerade' && r.unlessFromPods === true) || r.op === 'goto-if-from-pods';
+}
+
 /** The named sets and maps a rule looks up or updates. */
 export function referencesOf(r: Rule): string[] {
   switch (r.op) {
@@ -101,23 +106,26 @@ export function diffTable(from: FamilyRuleset, to: FamilyRuleset): TableChange {
   }
   for (const s of from.affinitySets) if (!newSets.has(s.name)) change.setsRemoved.push(s.name);
 
+  // A new pod match (another pod CIDR, detectLocalMode) changes the text of the rules that use it.
+  const podsMoved = JSON.stringify(from.podSource) !== JSON.stringify(to.podSource);
   const oldChains = new Map(from.chains.map((c) => [c.name, c]));
   const newChains = new Set(to.chains.map((c) => c.name));
   for (const c of to.chains) {
     const old = oldChains.get(c.name);
-    const refersToRemade = remade.size > 0 && c.rules.some((r) => referencesOf(r).some((n) => remade.has(n)));
+    const mustRewrite = (remade.size > 0 && c.rules.some((r) => referencesOf(r).some((n) => remade.has(n))))
+      || (podsMoved && c.rules.some(matchesPods));
     // Unchanged service ports keep their chain objects from sync to sync: most chains compare by identity.
-    if (old === c && !refersToRemade) continue;
-    if (!old || refersToRemade || rulesOf(old) !== rulesOf(c)) change.chainsWritten.push({ chain: c, existed: old !== undefined });
+    if (old === c && !mustRewrite) continue;
+    if (!old || mustRewrite || rulesOf(old) !== rulesOf(c)) change.chainsWritten.push({ chain: c, existed: old !== undefined });
   }
   // Removed chains go in reverse definition order: a chain goes before the chains it goes to.
   for (const c of [...from.chains].reverse()) if (!newChains.has(c.name)) change.chainsRemoved.push(c.name);
   return change;
 }
 
-/** Why two tables cannot be told apart by a partial transaction: their skeletons (mark, pod match) differ. */
+/** Why a partial transaction cannot turn one table into the other: the masquerade mark, in the base chains too, moved. */
 export function skeletonChange(from: FamilyRuleset, to: FamilyRuleset): string | undefined {
-  if (from.mark !== to.mark || JSON.stringify(from.podSource) !== JSON.stringify(to.podSource)) return 'the configuration changed';
+  if (from.mark !== to.mark) return 'the masquerade mark changed';
   return undefined;
 }
 
