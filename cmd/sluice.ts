@@ -18,6 +18,11 @@ commands:
       keep this node's rules equal to the cluster (or to the manifests in PATH, watched for changes)
   diff [--from PATH | --kubeconfig FILE] [--config FILE] [--node NAME]
       print the transaction a sync would send now, against the kernel's current tables; applies nothing
+  trace --to IP:PORT[/PROTO] [--src IP] [--via pod|node|external] [--from PATH | --kubeconfig FILE] [--output text|json] [--kernel]
+      the path a new connection takes through this node's rules: chains, endpoints and their chance, masquerade,
+      or the reject or drop and why; --kernel checks it with a real packet in a scratch network namespace
+  services [NAMESPACE[/NAME]] [--from PATH | --kubeconfig FILE] [--output text|json]
+      every front of each service port, its endpoints and which traffic uses them, policies, what was skipped
   cleanup
       remove sluice's tables (ip sluice, ip6 sluice) and nothing else
   help
@@ -30,6 +35,9 @@ flags:
   --kubeconfig FILE   the cluster to watch (default: in a pod its service account, else KUBECONFIG or ~/.kube/config)
   --log-format FMT    json or text (default: text for render, json for run)
   --log-level LEVEL   debug, info, warn or error (default info; debug adds each partial sync's transaction)
+  --to, --src, --via  trace: destination (IPv6 as [IP]:PORT/PROTO, tcp by default), source, where the packet enters
+  --output FMT        trace, services: text or json (default text)
+  --kernel            trace: also send the packet through the kernel and say whether it agrees
 `;
 
 function usageError(message: string): never {
@@ -69,14 +77,23 @@ async function main(argv: string[]): Promise<number> {
         kubeconfig: { type: 'string' },
         'log-format': { type: 'string' },
         'log-level': { type: 'string' },
+        to: { type: 'string' },
+        src: { type: 'string' },
+        via: { type: 'string' },
+        output: { type: 'string' },
+        kernel: { type: 'boolean' },
       },
+      allowPositionals: command === 'services',
       strict: true,
     });
   } catch (e) {
     usageError((e as Error).message);
   }
   const flags = parsed.values;
-  const format = flags['log-format'] ?? (command === 'render' ? 'text' : 'json');
+  const inspecting = command === 'trace' || command === 'services';
+  const format = flags['log-format'] ?? (command === 'render' || inspecting ? 'text' : 'json');
+  const output = flags.output ?? 'text';
+  if (output !== 'text' && output !== 'json') usageError(`--output ${output}: expected text or json`);
   if (format !== 'json' && format !== 'text') usageError(`--log-format ${format}: expected json or text`);
   const level = flags['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(level as LogLevel)) usageError(`--log-level ${level}: expected ${LOG_LEVELS.join(', ')}`);
@@ -123,6 +140,30 @@ async function main(argv: string[]): Promise<number> {
       const nodeName = checkNodeName(flags.node ?? config.hostnameOverride ?? hostname().toLowerCase());
       const { diffAgainstKernel } = await import('../lib/kernel-diff.ts');
       process.stdout.write(await diffAgainstKernel({ config, nodeName, log, from: flags.from, kubeconfig: flags.kubeconfig }));
+      return 0;
+    }
+    case 'trace': {
+      if (!flags.to) usageError('trace needs --to IP:PORT[/PROTO]');
+      const config = readConfig(flags.config, log);
+      const nodeName = checkNodeName(flags.node ?? config.hostnameOverride ?? hostname().toLowerCase());
+      const { traceCommand } = await import('../lib/trace/command.ts');
+      const { TraceInputError } = await import('../lib/trace/packet.ts');
+      try {
+        process.stdout.write(await traceCommand({ config, nodeName, log, from: flags.from, kubeconfig: flags.kubeconfig, to: flags.to, src: flags.src, via: flags.via, output, kernel: flags.kernel ?? false }));
+      } catch (e) {
+        if (e instanceof TraceInputError) usageError(e.message);
+        throw e;
+      }
+      return 0;
+    }
+    case 'services': {
+      const config = readConfig(flags.config, log);
+      const nodeName = checkNodeName(flags.node ?? config.hostnameOverride ?? hostname().toLowerCase());
+      const { servicesCommand, parseServiceFilter } = await import('../lib/inspect/services-command.ts');
+      if (parsed.positionals.length > 1) usageError('services takes at most one NAMESPACE[/NAME]');
+      const filter = parseServiceFilter(parsed.positionals[0]);
+      if (typeof filter === 'string') usageError(filter);
+      process.stdout.write(await servicesCommand({ config, nodeName, log, from: flags.from, kubeconfig: flags.kubeconfig, filter, output }));
       return 0;
     }
     case 'cleanup': {
