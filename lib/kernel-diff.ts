@@ -9,7 +9,7 @@ import type { Logger } from './log.ts';
 import { loadManifests } from './manifests/load.ts';
 import { ObjectStore } from './manifests/store.ts';
 import { diffRulesets } from './nft/diff.ts';
-import { GLOBAL_SETS, type Chain, type Element, type FamilyRuleset, type Rule, type Ruleset } from './nft/ir.ts';
+import { GLOBAL_SETS, SKELETON_CHAINS, type Chain, type Element, type FamilyRuleset, type Rule, type Ruleset } from './nft/ir.ts';
 import { renderRuleset, renderTransaction } from './nft/templates.ts';
 import { planFromStore, reportModel } from './render.ts';
 
@@ -30,8 +30,7 @@ export async function withScratchNamespace<T>(fn: (nft: NftExec) => Promise<T>):
 }
 
 type Json = any;
-const BASE_CHAINS = new Set(['reject-chain', 'services', 'filter-prerouting', 'filter-output-pre-dnat', 'filter-prerouting-post-dnat',
-  'filter-output-post-dnat', 'nat-prerouting', 'nat-output', 'nat-postrouting']);
+const BASE_CHAINS: ReadonlySet<string> = new Set(SKELETON_CHAINS);
 // Marks a kernel chain whose rules differ from the wanted ones; only ever compared, never printed.
 const DIFFERS: Rule[] = [{ op: 'kernel rules differ' } as unknown as Rule];
 
@@ -87,7 +86,8 @@ function elementsOf(set: Json | undefined, isMap: boolean): Element[] | undefine
   return out;
 }
 
-const chainOrder = (name: string) => (name.startsWith('ep/') ? 0 : name.startsWith('svc/') ? 1 : 2);
+// The order the plan defines chains in (lib/plan/plan.ts): a chain after every chain it goes to.
+const chainOrder = (name: string) => (name.startsWith('ep/') ? 0 : name.startsWith('svc/') || name.startsWith('all/') ? 1 : 2);
 
 /** The kernel's table in the ruleset's terms, or why it cannot be: then only a full replace will do. */
 function kernelTable(kernel: Listing, wanted: Listing, want: FamilyRuleset): FamilyRuleset | string {
@@ -110,7 +110,10 @@ function kernelTable(kernel: Listing, wanted: Listing, want: FamilyRuleset): Fam
     if (name.startsWith('eps/') || name.startsWith('epl/')) {
       const els = elementsOf(s, true);
       if (!els) return `map ${name} holds elements sluice does not write`;
-      endpointMaps.push({ name, proto: 'tcp', elements: els });
+      // Names are <kind>/<namespace>/<service>/<protocol>/<port> (lib/plan/names.ts): the protocol is the fourth part.
+      const proto = name.split('/')[3];
+      if (proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp') return `map ${name} is not one sluice names`;
+      endpointMaps.push({ name, proto, elements: els });
     } else if (name.startsWith('aff/')) {
       affinitySets.push({ name, timeout: Number(s.timeout) });
     }

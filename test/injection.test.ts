@@ -12,7 +12,7 @@ import { renderRuleset } from '../lib/nft/templates.ts';
 import { planRuleset } from '../lib/plan/plan.ts';
 import { FIXTURES, renderCase } from './support/render-case.ts';
 
-const NAME = /\b(svc|ext|eps|epl|ep|aff)\/[a-z0-9-]+\/[a-z0-9-]+\/(tcp|udp|sctp)\/[a-z0-9-]+(\/[0-9a-f.]+_[0-9]+)?/g;
+const NAME = /\b(svc|ext|all|eps|epl|ep|aff)\/[a-z0-9-]+\/[a-z0-9-]+\/(tcp|udp|sctp)\/[a-z0-9-]+(\/[0-9a-f.]+_[0-9]+)?/g;
 const ADDRESS = /(?<![\w.:])([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7})(\/[0-9]{1,3})?/g;
 
 /** A line with every name, address and number replaced by a placeholder; element lists as a set of element shapes. */
