@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import type { ProxyConfig } from './config/kube-proxy-config.ts';
 import type { Logger } from './log.ts';
 import { loadManifests } from './manifests/load.ts';
-import { ObjectStore } from './manifests/store.ts';
+import { ObjectStore } from './objects/store.ts';
 import { diffRulesets } from './nft/diff.ts';
 import { GLOBAL_SETS, SKELETON_CHAINS, type Chain, type Element, type FamilyRuleset, type Rule, type Ruleset } from './nft/ir.ts';
 import { renderRuleset, renderTransaction } from './nft/templates.ts';

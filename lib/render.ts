@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import type { ProxyConfig } from './config/kube-proxy-config.ts';
 import type { Logger } from './log.ts';
-import type { ObjectStore } from './manifests/store.ts';
+import type { ObjectStore } from './objects/store.ts';
 import { buildModel } from './model/build.ts';
 import type { Problem, ProxyModel } from './model/types.ts';
 import { renderRulesetChunks } from './nft/templates.ts';

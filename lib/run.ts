@@ -2,10 +2,10 @@
 // cluster) into the store, the sync loop, and the health, health-check node port and metrics servers.
 import { execa } from 'execa';
 import { parseHostPort, type ProxyConfig } from './config/kube-proxy-config.ts';
-import type { ObjectSource } from './k8s/objects.ts';
+import type { ObjectSource } from './objects/objects.ts';
 import type { Logger } from './log.ts';
 import { ManifestDirSource } from './manifests/dir-source.ts';
-import { ObjectStore } from './manifests/store.ts';
+import { ObjectStore } from './objects/store.ts';
 import type { Problem, ProxyModel } from './model/types.ts';
 import { categorizeEndpoints } from './model/categorize.ts';
 import { checkRequirements } from './nft/requirements.ts';

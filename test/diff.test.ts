@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../lib/config/kube-proxy-config.ts';
-import type { KubeObject } from '../lib/k8s/objects.ts';
+import type { KubeObject } from '../lib/objects/objects.ts';
 import { buildModel } from '../lib/model/build.ts';
 import { diffRulesets, isEmptyTransaction } from '../lib/nft/diff.ts';
 import type { Ruleset } from '../lib/nft/ir.ts';

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DEFAULT_CONFIG, parseConfig } from '../lib/config/kube-proxy-config.ts';
-import type { KubeObject } from '../lib/k8s/objects.ts';
+import type { KubeObject } from '../lib/objects/objects.ts';
 import { buildModel } from '../lib/model/build.ts';
 import { renderRuleset } from '../lib/nft/templates.ts';
 import { planRuleset } from '../lib/plan/plan.ts';

@@ -2,7 +2,7 @@
 // of the cluster, as `sluice run` would see them at start.
 import type { Logger } from '../log.ts';
 import { loadManifests } from '../manifests/load.ts';
-import { ObjectStore } from '../manifests/store.ts';
+import { ObjectStore } from '../objects/store.ts';
 
 export async function loadStore(o: { from?: string; kubeconfig?: string; nodeName: string; log: Logger }): Promise<ObjectStore> {
   if (o.from) {

@@ -1,5 +1,5 @@
 // Where each kind sluice watches lives in the API: cluster-wide collections (all namespaces).
-import type { ObjectKind } from './objects.ts';
+import type { ObjectKind } from '../objects/objects.ts';
 
 export const COLLECTION_PATHS: Record<ObjectKind, string> = {
   Service: '/api/v1/services',

@@ -6,7 +6,7 @@ import { DEFAULT_BACKOFF } from './backoff.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { KindWatcher } from './kind-watcher.ts';
 import type { SourceLogger } from './kind-watcher.ts';
-import type { ObjectKind, ObjectSink, ObjectSource } from './objects.ts';
+import type { ObjectKind, ObjectSink, ObjectSource } from '../objects/objects.ts';
 import { realClock } from '../clock.ts';
 import type { Clock } from '../clock.ts';
 

@@ -1,7 +1,7 @@
 // What one kind's watch has told the sink, so a relist can replace state (removing what is no
 // longer listed) and so the informer's own replay of a list does not reach the sink twice.
-import { objectKey, slimObject } from './objects.ts';
-import type { KubeObject, ObjectKind, ObjectSink } from './objects.ts';
+import { objectKey, slimObject } from '../objects/objects.ts';
+import type { KubeObject, ObjectKind, ObjectSink } from '../objects/objects.ts';
 
 export class EmittedObjects {
   readonly kind: ObjectKind;

@@ -11,7 +11,7 @@ import { EmittedObjects } from './emitted-objects.ts';
 import { GuardedWatch } from './guarded-watch.ts';
 import { ApiError, listCollection } from './list-collection.ts';
 import type { ObjectList } from './list-collection.ts';
-import type { ObjectKind, ObjectSink } from './objects.ts';
+import type { ObjectKind, ObjectSink } from '../objects/objects.ts';
 import type { Clock } from '../clock.ts';
 
 export type SourceLogger = Pick<Logger, 'info' | 'warn' | 'error'>;

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { objectKey, OBJECT_KINDS, type KubeObject, type ObjectKind, type ObjectSink, type ObjectSource } from '../k8s/objects.ts';
+import { objectKey, OBJECT_KINDS, type KubeObject, type ObjectKind, type ObjectSink, type ObjectSource } from '../objects/objects.ts';
 import type { Logger } from '../log.ts';
 import { isManifestFile, manifestFiles, readManifestFile } from './read.ts';
 

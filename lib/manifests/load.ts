@@ -1,7 +1,7 @@
 // A manifest file or folder, read once into a store: what `sluice render` works from.
-import { objectKey, OBJECT_KINDS, type KubeObject } from '../k8s/objects.ts';
+import { objectKey, OBJECT_KINDS, type KubeObject } from '../objects/objects.ts';
 import { manifestFiles, readManifestFile } from './read.ts';
-import { ObjectStore } from './store.ts';
+import { ObjectStore } from '../objects/store.ts';
 
 export interface LoadResult {
   store: ObjectStore;

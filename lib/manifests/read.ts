@@ -3,7 +3,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
-import { slimObject, type KubeObject, type ObjectKind } from '../k8s/objects.ts';
+import { slimObject, type KubeObject, type ObjectKind } from '../objects/objects.ts';
 
 const API_VERSIONS: Record<ObjectKind, string> = {
   Service: 'v1',

@@ -1,6 +1,9 @@
 // From objects to the proxy's model: validate each object (once per object version), join services
 // with their endpoints, resolve conflicts between services, and collect what was skipped and why.
-import type { KubeObject } from '../k8s/objects.ts';
+import type { KubeObject } from '../objects/objects.ts';
+import type { ObjectSet } from '../objects/store.ts';
+
+export type { ObjectSet };
 import { readEndpointSlice, readEndpoints, type EndpointGroup, type EndpointReading } from './endpoint-slices.ts';
 import type { Family, ParsedCIDR } from './ip.ts';
 import { readNode } from './node.ts';
@@ -9,15 +12,6 @@ import { readServiceCIDR, sortCIDRs } from './service-cidr.ts';
 import { readService, type ServiceDef, type ServiceReading } from './service.ts';
 import type { Endpoint, ProxyModel, ServicePort } from './types.ts';
 import { show } from './validate.ts';
-
-export interface ObjectSet {
-  services: Iterable<KubeObject>;
-  endpointSlices: Iterable<KubeObject>;
-  endpoints: Iterable<KubeObject>;
-  nodes: Iterable<KubeObject>;
-  /** Absent: none (sources and tests from before ServiceCIDRs). */
-  serviceCIDRs?: Iterable<KubeObject>;
-}
 
 export interface BuildOptions {
   /** The configuration's serviceCIDRs: the model's when no valid ServiceCIDR object exists. */

@@ -1,6 +1,6 @@
 // Reads EndpointSlices (discovery.k8s.io/v1) and legacy Endpoints (v1) into endpoint groups: a set of
 // addresses that share one list of ports, belonging to one service.
-import type { KubeObject } from '../k8s/objects.ts';
+import type { KubeObject } from '../objects/objects.ts';
 import { parseIP, sortKeyOf, type Family } from './ip.ts';
 import { InvalidObject, invalid } from './problems.ts';
 import { isLabelValue } from './topology.ts';

@@ -1,5 +1,5 @@
 // Reads this node's Node object: its InternalIP addresses, pod CIDRs and zone.
-import type { KubeObject } from '../k8s/objects.ts';
+import type { KubeObject } from '../objects/objects.ts';
 import { parseCIDR, parseIP } from './ip.ts';
 import { invalid } from './problems.ts';
 import { isLabelValue, ZONE_LABEL } from './topology.ts';

@@ -1,7 +1,7 @@
 // Reads a ServiceCIDR (networking.k8s.io/v1, cluster-scoped): the ranges cluster IPs are allocated
 // from. kube-proxy takes every ServiceCIDR's spec.cidrs, whatever its status says (one being deleted
 // still has Services in it until it is gone): pkg/proxy/config ServiceCIDRConfig.
-import type { KubeObject } from '../k8s/objects.ts';
+import type { KubeObject } from '../objects/objects.ts';
 import { parseCIDR, parseIP, sortKeyOf, type ParsedCIDR } from './ip.ts';
 import { invalid } from './problems.ts';
 import { isDNS1123Subdomain, show } from './validate.ts';

@@ -1,5 +1,5 @@
 // Reads a Service into what the proxy programs, or says why it cannot.
-import type { KubeObject } from '../k8s/objects.ts';
+import type { KubeObject } from '../objects/objects.ts';
 import { parseCIDR, parseIP, type ParsedCIDR, type ParsedIP } from './ip.ts';
 import { invalid } from './problems.ts';
 import { isDNS1035Label, isDNS1123Label, isPort, isPortName, parseProtocol, show, type Protocol } from './validate.ts';

@@ -5,7 +5,7 @@
 import type http from 'node:http';
 import type { Counter } from 'prom-client';
 import type { Logger } from '../log.ts';
-import type { KubeObject } from '../k8s/objects.ts';
+import type { KubeObject } from '../objects/objects.ts';
 import { pathOf, sendJson, sendText, serveHttp, type BindAddress, type Serving } from './http.ts';
 import type { IPFamily } from './ip-family.ts';
 

@@ -3,7 +3,7 @@
 // and several instances in one process do not collide.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets, linearBuckets } from 'prom-client';
-import { OBJECT_KINDS, type ObjectKind } from '../k8s/objects.ts';
+import { OBJECT_KINDS, type ObjectKind } from '../objects/objects.ts';
 import type { IPFamily } from './ip-family.ts';
 import { TOPOLOGY_FALLBACK_REASONS, type TopologyChoice, type TopologyMode } from '../model/topology.ts';
 

@@ -3,9 +3,9 @@
 // still the ones it wrote, and each sync sends one transaction with only what changed. After a
 // failure the next sync replaces the tables whole.
 import type { ProxyConfig } from '../config/kube-proxy-config.ts';
-import { TRIGGER_TIME_ANNOTATION, type KubeObject, type ObjectKind } from '../k8s/objects.ts';
+import { TRIGGER_TIME_ANNOTATION, type KubeObject, type ObjectKind } from '../objects/objects.ts';
 import type { Logger } from '../log.ts';
-import type { ObjectStore } from '../manifests/store.ts';
+import type { ObjectStore } from '../objects/store.ts';
 import type { Problem, ProxyModel } from '../model/types.ts';
 import { categorizeEndpoints, isExternallyAccessible } from '../model/categorize.ts';
 import type { IPFamily } from '../serve/ip-family.ts';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ClusterSource } from '../../lib/k8s/cluster-source.ts';
 import type { ClusterSourceOptions } from '../../lib/k8s/cluster-source.ts';
 import { loadKubeConfig } from '../../lib/k8s/kubeconfig.ts';
-import type { ObjectKind } from '../../lib/k8s/objects.ts';
+import type { ObjectKind } from '../../lib/objects/objects.ts';
 import { realClock } from '../../lib/clock.ts';
 import { recordingLogger } from '../../lib/log.ts';
 import { eventually } from '../support/eventually.ts';

@@ -1,7 +1,7 @@
 // The ONE place the kernel tests reach into sluice's internals: manifest objects in, nft scripts out.
 // lib/nft and lib/plan are being reshaped; when their names change, only this function changes.
 import { parseConfig } from '../../lib/config/kube-proxy-config.ts';
-import type { KubeObject } from '../../lib/k8s/objects.ts';
+import type { KubeObject } from '../../lib/objects/objects.ts';
 import { buildModel } from '../../lib/model/build.ts';
 import { diffRulesets } from '../../lib/nft/diff.ts';
 import { renderRuleset, renderTransaction } from '../../lib/nft/templates.ts';

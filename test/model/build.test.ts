@@ -1,7 +1,7 @@
 // Conflicts between services (buildModel's Claims): a cluster IP, a node port or a load-balancer
 // IP:port belongs to one service, the oldest; the younger claimant is skipped with a warning.
 import { describe, expect, test } from '@jest/globals';
-import type { KubeObject } from '../../lib/k8s/objects.ts';
+import type { KubeObject } from '../../lib/objects/objects.ts';
 import { buildModel } from '../../lib/model/build.ts';
 
 interface Def {

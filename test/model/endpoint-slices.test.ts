@@ -1,7 +1,7 @@
 // An invalid endpoint is left out alone with a warning naming it; the rest of its EndpointSlice (or
 // legacy Endpoints) stays. Invalid fields of the object itself still invalidate the whole object.
 import { describe, expect, test } from '@jest/globals';
-import type { KubeObject } from '../../lib/k8s/objects.ts';
+import type { KubeObject } from '../../lib/objects/objects.ts';
 import { buildModel } from '../../lib/model/build.ts';
 import { readEndpointSlice, readEndpoints } from '../../lib/model/endpoint-slices.ts';
 import { InvalidObject } from '../../lib/model/problems.ts';

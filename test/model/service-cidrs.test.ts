@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../../lib/config/kube-proxy-config.ts';
-import type { KubeObject } from '../../lib/k8s/objects.ts';
+import type { KubeObject } from '../../lib/objects/objects.ts';
 import { loadManifests } from '../../lib/manifests/load.ts';
 import { buildModel } from '../../lib/model/build.ts';
 import { parseCIDR, type ParsedCIDR } from '../../lib/model/ip.ts';

@@ -2,7 +2,7 @@
 // ones skipped with a warning, and a zone change re-planning the rules.
 import { describe, expect, test } from '@jest/globals';
 import { DEFAULT_CONFIG } from '../../lib/config/kube-proxy-config.ts';
-import type { KubeObject } from '../../lib/k8s/objects.ts';
+import type { KubeObject } from '../../lib/objects/objects.ts';
 import { buildModel } from '../../lib/model/build.ts';
 import { readEndpointSlice } from '../../lib/model/endpoint-slices.ts';
 import { readNode } from '../../lib/model/node.ts';

@@ -2,9 +2,9 @@
 // label changes, and its metrics count the service ports that use hints and those that fell back.
 import { describe, expect, test } from '@jest/globals';
 import { parseConfig } from '../../lib/config/kube-proxy-config.ts';
-import type { KubeObject } from '../../lib/k8s/objects.ts';
+import type { KubeObject } from '../../lib/objects/objects.ts';
 import { recordingLogger } from '../../lib/log.ts';
-import { ObjectStore } from '../../lib/manifests/store.ts';
+import { ObjectStore } from '../../lib/objects/store.ts';
 import { FakeNft } from '../../lib/nft/runner.ts';
 import { createMetrics } from '../../lib/serve/metrics.ts';
 import { SyncLoop } from '../../lib/sync/sync-loop.ts';

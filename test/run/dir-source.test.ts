@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recordingLogger } from '../../lib/log.ts';
 import { ManifestDirSource } from '../../lib/manifests/dir-source.ts';
-import { ObjectStore } from '../../lib/manifests/store.ts';
+import { ObjectStore } from '../../lib/objects/store.ts';
 import { eventually } from '../support/eventually.ts';
 
 const service = (name: string, clusterIP: string) =>

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { recordingLogger } from '../../lib/log.ts';
-import type { KubeObject } from '../../lib/k8s/objects.ts';
+import type { KubeObject } from '../../lib/objects/objects.ts';
 import { createProxyHealth, healthTimeoutFor, isNodeEligible, startHealthServer, TO_BE_DELETED_TAINT } from '../../lib/serve/health.ts';
 import { createMetrics } from '../../lib/serve/metrics.ts';
 import type { Serving } from '../../lib/serve/http.ts';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
-import type { KubeObject } from '../../lib/k8s/objects.ts';
+import type { KubeObject } from '../../lib/objects/objects.ts';
 import { recordingLogger } from '../../lib/log.ts';
 import { buildModel } from '../../lib/model/build.ts';
 import { healthCheckPorts } from '../../lib/run.ts';

@@ -1,6 +1,6 @@
 // An ObjectSink that remembers every call and the state those calls add up to.
-import { objectKey } from '../../lib/k8s/objects.ts';
-import type { KubeObject, ObjectKind, ObjectSink } from '../../lib/k8s/objects.ts';
+import { objectKey } from '../../lib/objects/objects.ts';
+import type { KubeObject, ObjectKind, ObjectSink } from '../../lib/objects/objects.ts';
 
 export type SinkCall =
   | { op: 'upsert'; kind: ObjectKind; key: string; obj: KubeObject }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KubeObject } from '../../lib/k8s/objects.ts';
+import type { KubeObject } from '../../lib/objects/objects.ts';
 import { recordingLogger } from '../../lib/log.ts';
 import { buildModel } from '../../lib/model/build.ts';
 import type { ProxyModel } from '../../lib/model/types.ts';

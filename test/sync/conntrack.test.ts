@@ -3,7 +3,7 @@
 // they were sent to (a removed endpoint, one no longer serving, or no DNAT at all while the service
 // has endpoints); never those of a flow to an endpoint still serving, terminating or not.
 import { describe, expect, test } from '@jest/globals';
-import type { KubeObject } from '../../lib/k8s/objects.ts';
+import type { KubeObject } from '../../lib/objects/objects.ts';
 import { buildModel } from '../../lib/model/build.ts';
 import type { ProxyModel } from '../../lib/model/types.ts';
 import { createMetrics } from '../../lib/serve/metrics.ts';

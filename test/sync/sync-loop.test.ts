@@ -2,9 +2,9 @@
 // coalescing and retries are exact and nothing waits for real time.
 import { describe, expect, test } from '@jest/globals';
 import { parseConfig } from '../../lib/config/kube-proxy-config.ts';
-import type { KubeObject } from '../../lib/k8s/objects.ts';
+import type { KubeObject } from '../../lib/objects/objects.ts';
 import { recordingLogger } from '../../lib/log.ts';
-import { ObjectStore } from '../../lib/manifests/store.ts';
+import { ObjectStore } from '../../lib/objects/store.ts';
 import { FakeNft, scriptText, type Script } from '../../lib/nft/runner.ts';
 import { renderTableChunks } from '../../lib/nft/templates.ts';
 import { planFromStore } from '../../lib/render.ts';

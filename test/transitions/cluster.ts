@@ -1,6 +1,6 @@
 // A small cluster as plain data (up to four services, this node "node1" and another, "node2"), the
 // changes a transition test makes to it, and the Kubernetes objects it stands for.
-import type { KubeObject } from '../../lib/k8s/objects.ts';
+import type { KubeObject } from '../../lib/objects/objects.ts';
 
 export const NODE = 'node1';
 export const SERVICES = ['alpha', 'bravo', 'charlie', 'delta'] as const;

@@ -3,9 +3,9 @@
 // due), that the tables equal a fresh load of the same state, and that ClientIP affinity entries
 // outlived the sync. Time is a FakeClock: nothing waits for real time but nft itself.
 import { parseConfig, type ProxyConfig } from '../../lib/config/kube-proxy-config.ts';
-import type { ObjectKind } from '../../lib/k8s/objects.ts';
+import type { ObjectKind } from '../../lib/objects/objects.ts';
 import { recordingLogger } from '../../lib/log.ts';
-import { ObjectStore } from '../../lib/manifests/store.ts';
+import { ObjectStore } from '../../lib/objects/store.ts';
 import { execNft, NftError } from '../../lib/nft/runner.ts';
 import { renderRuleset } from '../../lib/nft/templates.ts';
 import { planFromStore } from '../../lib/render.ts';

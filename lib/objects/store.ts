@@ -1,6 +1,15 @@
 // Objects by kind and key, as the model reads them. Fed by a manifest folder or a cluster source.
-import { objectKey, OBJECT_KINDS, type KubeObject, type ObjectKind, type ObjectSink } from '../k8s/objects.ts';
-import type { ObjectSet } from '../model/build.ts';
+import { objectKey, OBJECT_KINDS, type KubeObject, type ObjectKind, type ObjectSink } from './objects.ts';
+
+/** The objects the model is built from, by kind. */
+export interface ObjectSet {
+  services: Iterable<KubeObject>;
+  endpointSlices: Iterable<KubeObject>;
+  endpoints: Iterable<KubeObject>;
+  nodes: Iterable<KubeObject>;
+  /** Absent: none (sources and tests from before ServiceCIDRs). */
+  serviceCIDRs?: Iterable<KubeObject>;
+}
 
 export class ObjectStore implements ObjectSink {
   private byKind = new Map<ObjectKind, Map<string, KubeObject>>(OBJECT_KINDS.map((k) => [k, new Map()]));
