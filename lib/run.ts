@@ -14,7 +14,10 @@ import { renderCleanup } from './nft/templates.ts';
 import { createHealthCheckNodePorts, type HealthCheckService } from './serve/healthcheck-nodeports.ts';
 import { createProxyHealth, healthTimeoutFor, startHealthServer } from './serve/health.ts';
 import type { Serving } from './serve/http.ts';
-import { startMetricsServer } from './serve/metrics-server.ts';
+import { startMetricsServer, type InspectViews } from './serve/metrics-server.ts';
+import { servicesView } from './inspect/services.ts';
+import { renderRuleset } from './nft/templates.ts';
+import { planRuleset } from './plan/plan.ts';
 import { createMetrics, type SluiceMetrics } from './serve/metrics.ts';
 import { execConntrack, type Conntrack } from './sync/conntrack.ts';
 import { SyncLoop } from './sync/sync-loop.ts';
@@ -75,10 +78,17 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
   const health = createProxyHealth({ healthTimeoutMs: healthTimeoutFor(config.syncPeriodMs), families: ['IPv4', 'IPv6'] });
   const serve = o.serve ?? true;
   const servers: Serving[] = [];
+  // The model of the last successful sync, for /services and /rules. Its ruleset is planned again on
+  // request: planRuleset is deterministic, so it is the ruleset that sync wrote.
+  let applied: ProxyModel | undefined;
+  const views: InspectViews = {
+    services: () => (applied ? servicesView(applied) : undefined),
+    rules: () => (applied ? renderRuleset(planRuleset(applied, config)) : undefined),
+  };
   const healthChecks = serve ? createHealthCheckNodePorts({ logger: log, addresses: o.healthCheckAddresses, proxyHealthy: () => health.healthy() }) : undefined;
   if (serve) {
     servers.push(startHealthServer(health, parseHostPort(config.healthzBindAddress)!, { logger: log, counters: metrics }));
-    servers.push(startMetricsServer(metrics.registry, parseHostPort(config.metricsBindAddress)!, { logger: log }));
+    servers.push(startMetricsServer(metrics.registry, parseHostPort(config.metricsBindAddress)!, { logger: log, views }));
   }
   const conntrack = o.conntrack ?? ((await hasCommand('conntrack')) ? execConntrack(log, 'conntrack', metrics) : undefined);
   if (!conntrack) log.warn('conntrack not found: stale UDP conntrack entries will not be cleared');
@@ -87,7 +97,11 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
   const loop = new SyncLoop({
     store, config, nodeName: o.nodeName, nft: o.nft ?? execNft(), log, metrics, health, conntrack,
     onProblem: (p) => onProblem?.(p),
-    onSync: (outcome) => { if (outcome.ok) void healthChecks?.sync(healthCheckPorts(outcome.model)); },
+    onSync: (outcome) => {
+      if (!outcome.ok) return;
+      applied = outcome.model;
+      void healthChecks?.sync(healthCheckPorts(outcome.model));
+    },
   });
 
   let source: ObjectSource | undefined;

@@ -1,22 +1,48 @@
 // kube-proxy's metrics port (default 127.0.0.1:10249): /metrics, plus the two cheap extras kube-proxy
 // serves there and tools probe: /healthz (a plain "ok" that says the process answers, nothing more)
-// and /proxyMode.
+// and /proxyMode. sluice adds two read-only views: /services (JSON, as `sluice services --output json`)
+// and /rules (the ruleset of the last successful sync, as nft text).
 
 import type http from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
-import { pathOf, sendText, serveHttp, type BindAddress, type Serving } from './http.ts';
+import { pathOf, sendJson, sendText, serveHttp, type BindAddress, type Serving } from './http.ts';
+
+/** What the inspection views show; undefined until the first successful sync. */
+export interface InspectViews {
+  services(): unknown | undefined;
+  rules(): string | undefined;
+}
 
 export interface MetricsServerOptions {
   logger: Logger;
+  views?: InspectViews;
   /** What /proxyMode answers. */
   proxyMode?: string;
   retryMs?: number;
 }
 
-export function metricsHandler(registry: Registry, proxyMode = 'nftables'): http.RequestListener {
+function inspect(req: http.IncomingMessage, res: http.ServerResponse, show: () => void): void {
+  // Views, not controls: nothing here changes anything.
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end('only GET\n');
+    return;
+  }
+  show();
+}
+
+export function metricsHandler(registry: Registry, proxyMode = 'nftables', views?: InspectViews): http.RequestListener {
   return (req, res) => {
-    switch (pathOf(req)) {
+    const path = pathOf(req);
+    if (views && (path === '/services' || path === '/rules')) {
+      return inspect(req, res, () => {
+        const body = path === '/services' ? views.services() : views.rules();
+        if (body === undefined) return sendText(res, 503, 'no successful sync yet\n');
+        return typeof body === 'string' ? sendText(res, 200, body) : sendJson(res, 200, body);
+      });
+    }
+    switch (path) {
       case '/metrics':
         registry.metrics().then(
           (text) => sendText(res, 200, text, registry.contentType),
@@ -35,5 +61,5 @@ export function metricsHandler(registry: Registry, proxyMode = 'nftables'): http
 
 /** Serves the registry on metricsBindAddress (default 127.0.0.1:10249). */
 export function startMetricsServer(registry: Registry, bind: BindAddress, opts: MetricsServerOptions): Serving {
-  return serveHttp(metricsHandler(registry, opts.proxyMode), bind, { logger: opts.logger, name: 'metrics', retryMs: opts.retryMs });
+  return serveHttp(metricsHandler(registry, opts.proxyMode, opts.views), bind, { logger: opts.logger, name: 'metrics', retryMs: opts.retryMs });
 }
