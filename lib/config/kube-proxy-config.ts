@@ -3,7 +3,7 @@
 // values are errors naming the field.
 import { readFileSync } from 'node:fs';
 import * as yaml from 'js-yaml';
-import { parseCIDR, parseIP, type ParsedCIDR } from '../model/ip.ts';
+import { cidrContains, parseCIDR, parseIP, type ParsedCIDR } from '../model/ip.ts';
 import { isDNS1123Subdomain, show } from '../model/validate.ts';
 import { parseDuration } from './duration.ts';
 
@@ -108,6 +108,10 @@ export function parseConfig(doc: any, warn: (msg: string) => void): ProxyConfig 
     if (!Array.isArray(doc.nodePortAddresses)) throw new ConfigError('nodePortAddresses', 'is not a list');
     c.nodePortAddresses = doc.nodePortAddresses.length === 0 ? ['primary'] : doc.nodePortAddresses.map((v: unknown, i: number) =>
       v === 'primary' ? 'primary' : parseCIDR(v) ?? fail(`nodePortAddresses[${i}]`, `${show(v)} is neither a CIDR nor "primary"`));
+    const loopback = c.nodePortAddresses.filter((a): a is ParsedCIDR => a !== 'primary' && cidrContains(a, parseIP(a.family === 4 ? '127.0.0.1' : '::1')!));
+    if (loopback.length > 0) {
+      warn(`nodePortAddresses ${loopback.map((a) => a.cidr).join(', ')} includes loopback: node ports are served on it without loopback, as in kube-proxy`);
+    }
   }
   const mode = doc.detectLocalMode ?? '';
   if (!['', 'ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix'].includes(mode)) {
