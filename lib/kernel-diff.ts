@@ -6,8 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import type { ProxyConfig } from './config/kube-proxy-config.ts';
 import type { Logger } from './log.ts';
-import { loadManifests } from './manifests/load.ts';
-import { ObjectStore } from './objects/store.ts';
+import { loadStore } from './inspect/load-store.ts';
 import { diffRulesets } from './nft/diff.ts';
 import { GLOBAL_SETS, SKELETON_CHAINS, type Chain, type Element, type FamilyRuleset, type Rule, type Ruleset } from './nft/ir.ts';
 import { renderRuleset, renderTransaction } from './nft/templates.ts';
@@ -161,32 +160,10 @@ export async function kernelDiff(ruleset: Ruleset, kernel: NftExec, scratch: Ker
 }
 
 export async function diffAgainstKernel(o: KernelDiffOptions): Promise<string> {
-  let store: ObjectStore;
-  if (o.from) {
-    const loaded = loadManifests(o.from);
-    for (const n of loaded.notes) o.log.info(n);
-    store = loaded.store;
-  } else {
-    store = await listCluster(o);
-  }
+  const store = await loadStore(o);
   const { model, ruleset } = planFromStore(store, o.config, o.nodeName);
   reportModel(model, o.config, o.log);
   const r = await kernelDiff(ruleset, o.kernel ?? hostNft, o.scratch ?? withScratchNamespace);
   o.log.info(r.kind === 'full' ? `a sync would replace the tables: ${r.reason}` : r.script ? 'a sync would send this transaction' : 'nothing to change');
   return r.script;
-}
-
-/** Lists the cluster's objects once, as `sluice run` would at start. */
-async function listCluster(o: KernelDiffOptions): Promise<ObjectStore> {
-  const { ClusterSource } = await import('./k8s/cluster-source.ts');
-  const { loadKubeConfig } = await import('./k8s/kubeconfig.ts');
-  const store = new ObjectStore();
-  const source = new ClusterSource({ kubeConfig: loadKubeConfig(o.kubeconfig), nodeName: o.nodeName, logger: o.log });
-  const listed = new Promise<void>((resolve) => {
-    store.onChange = () => { if (store.isSynced('Service', 'EndpointSlice', 'Endpoints', 'Node')) resolve(); };
-  });
-  await source.start(store);
-  await listed;
-  await source.stop();
-  return store;
 }

@@ -17,7 +17,7 @@ import type { Serving } from './serve/http.ts';
 import { startMetricsServer, type InspectViews } from './serve/metrics-server.ts';
 import { servicesView } from './inspect/services.ts';
 import { renderRuleset } from './nft/templates.ts';
-import { planRuleset } from './plan/plan.ts';
+import type { Ruleset } from './nft/ir.ts';
 import { createMetrics, type SluiceMetrics } from './serve/metrics.ts';
 import { execConntrack, type Conntrack } from './sync/conntrack.ts';
 import { SyncLoop } from './sync/sync-loop.ts';
@@ -78,12 +78,11 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
   const health = createProxyHealth({ healthTimeoutMs: healthTimeoutFor(config.syncPeriodMs), families: ['IPv4', 'IPv6'] });
   const serve = o.serve ?? true;
   const servers: Serving[] = [];
-  // The model of the last successful sync, for /services and /rules. Its ruleset is planned again on
-  // request: planRuleset is deterministic, so it is the ruleset that sync wrote.
-  let applied: ProxyModel | undefined;
+  // What the kernel holds since the last sync, for /services and /rules.
+  let applied: { model: ProxyModel; ruleset: Ruleset } | undefined;
   const views: InspectViews = {
-    services: () => (applied ? servicesView(applied) : undefined),
-    rules: () => (applied ? renderRuleset(planRuleset(applied, config)) : undefined),
+    services: () => (applied ? servicesView(applied.model) : undefined),
+    rules: () => (applied ? renderRuleset(applied.ruleset) : undefined),
   };
   const healthChecks = serve ? createHealthCheckNodePorts({ logger: log, addresses: o.healthCheckAddresses, proxyHealthy: () => health.healthy() }) : undefined;
   if (serve) {
@@ -97,10 +96,9 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
   const loop = new SyncLoop({
     store, config, nodeName: o.nodeName, nft: o.nft ?? execNft(), log, metrics, health, conntrack,
     onProblem: (p) => onProblem?.(p),
-    onSync: (outcome) => {
-      if (!outcome.ok) return;
-      applied = outcome.model;
-      void healthChecks?.sync(healthCheckPorts(outcome.model));
+    onInLine: (model, ruleset) => {
+      applied = { model, ruleset };
+      void healthChecks?.sync(healthCheckPorts(model));
     },
   });
 

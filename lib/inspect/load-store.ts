@@ -1,4 +1,4 @@
-// The objects `sluice trace` and `sluice services` look at: the manifests in --from, or one listing
+// The objects `sluice diff`, `sluice trace` and `sluice services` look at: the manifests in --from, or one listing
 // of the cluster, as `sluice run` would see them at start.
 import type { Logger } from '../log.ts';
 import { loadManifests } from '../manifests/load.ts';

@@ -52,6 +52,8 @@ export interface SyncLoopOptions {
   onProblem?: (problem: Problem) => void;
   /** Called after every sync that did something, successful or not. */
   onSync?: (outcome: SyncOutcome) => void;
+  /** Called after every sync that leaves the kernel holding the whole ruleset, also one that had nothing to send. */
+  onInLine?: (model: ProxyModel, ruleset: Ruleset) => void;
   fullSyncPeriodMs?: number;
 }
 
@@ -191,6 +193,7 @@ export class SyncLoop {
       this.lastSyncAt = lastSyncBefore;
       this.observeProgramming(triggers);
       this.done(ruleset.tables.map((t) => t.family));
+      this.o.onInLine?.(model, ruleset);
       // An endpoint can stop serving without any rule changing (it was not chosen, or others are ready):
       // its flows are stale all the same.
       if (this.o.conntrack) await this.o.conntrack.reconcile(model);
@@ -216,6 +219,7 @@ export class SyncLoop {
     const script = texts.every((t) => t !== undefined) ? texts.join('') : undefined;
     this.o.onSync?.({ kind: full ? 'full' : 'partial', ok: failed.length === 0, lines, durationMs, script, model, error: failed[0]?.error });
     if (failed.length > 0) return;
+    this.o.onInLine?.(model, ruleset);
     if (this.o.conntrack) await this.o.conntrack.reconcile(model);
     // Outside the sync's own time: the rules are in the kernel already.
     setImmediate(() => collectIfGrown());
