@@ -53,14 +53,15 @@ export interface RunningProxy {
  * pods answers 503 and the load balancer drains it while those pods finish.
  */
 export function healthCheckPorts(model: ProxyModel): Map<number, HealthCheckService> {
-  const out = new Map<number, HealthCheckService>();
+  // As kube-proxy: the service's distinct ready endpoints on this node, over all its ports.
+  const ready = new Map<number, { namespace: string; name: string; addresses: Set<string> }>();
   for (const sp of model.servicePorts) {
     if (sp.healthCheckNodePort === undefined) continue;
-    const local = categorizeEndpoints(sp, model.node.name).localReady;
-    const prev = out.get(sp.healthCheckNodePort);
-    out.set(sp.healthCheckNodePort, { namespace: sp.namespace, name: sp.name, localEndpoints: Math.max(local, prev?.localEndpoints ?? 0) });
+    const entry = ready.get(sp.healthCheckNodePort) ?? { namespace: sp.namespace, name: sp.name, addresses: new Set<string>() };
+    for (const e of categorizeEndpoints(sp, model.node.name).localReady) entry.addresses.add(e.address);
+    ready.set(sp.healthCheckNodePort, entry);
   }
-  return out;
+  return new Map([...ready].map(([port, e]) => [port, { namespace: e.namespace, name: e.name, localEndpoints: e.addresses.size }]));
 }
 
 async function hasCommand(cmd: string): Promise<boolean> {

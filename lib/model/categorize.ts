@@ -22,7 +22,7 @@ export interface EndpointCategories {
   /** Whether the service has a usable endpoint anywhere in the cluster (even if none is reachable here). */
   hasAny: boolean;
   /** This node's ready endpoints: what a health-check node port reports. */
-  localReady: number;
+  localReady: Endpoint[];
   /** The hints that picked the cluster endpoints, and why hints went unused; mode 'none' when the port uses no cluster endpoints. */
   topology: TopologyChoice;
 }
@@ -70,5 +70,5 @@ export function categorizeEndpoints(sp: ServicePort, nodeName: string, zone?: st
     const extra = local.filter((e) => !inCluster.has(e));
     if (extra.length > 0) reachable = eps.filter((e) => inCluster.has(e) || extra.includes(e));
   }
-  return { cluster, local, reachable, hasAny, localReady: localReady.length, topology };
+  return { cluster, local, reachable, hasAny, localReady, topology };
 }

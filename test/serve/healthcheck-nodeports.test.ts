@@ -183,4 +183,18 @@ describe('health-check node ports from the model', () => {
     await hc.sync(healthCheckPorts(m));
     expect((await getJson(port, '/')).status).toBe(200);
   });
+
+  test('counts distinct ready endpoints over all the service\'s ports, as kube-proxy, when the ports have different ones', () => {
+    const m = buildModel({
+      services: [{ ...service, spec: { ...service.spec, healthCheckNodePort: 32100 } }],
+      endpointSlices: ['http', 'https'].map((name, i) => ({
+        kind: 'EndpointSlice' as const, metadata: { name: `web-${name}`, namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } },
+        addressType: 'IPv4', ports: [{ name, port: 8080 + i }],
+        endpoints: [endpoint(`10.244.1.${5 + i}`, NODE, { ready: true }), endpoint('10.244.1.9', NODE, { ready: true })],
+      })),
+      endpoints: [], nodes: [],
+    }, NODE);
+    // http: .5 and .9; https: .6 and .9: three distinct endpoints, not the two of either port.
+    expect(healthCheckPorts(m).get(32100)?.localEndpoints).toBe(3);
+  });
 });
