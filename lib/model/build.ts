@@ -78,23 +78,57 @@ export function buildModel(objects: ObjectSet, nodeName: string, options: BuildO
   for (const s of objects.services) {
     const r = read<ServiceReading>(s, readService);
     if (r && 'program' in r) defs.push(r.program);
+    if (r && 'program' in r) for (const f of r.program.ignored) problems.add('Service', describe(s), f.reason, f.message);
   }
-  defs.sort((a, b) => cmp(a.created, b.created) || cmp(a.namespace, b.namespace) || cmp(a.name, b.name));
-
-  const claims = new Claims();
-  const servicePorts: ServicePort[] = [];
-  for (const def of defs) {
-    const conflict = claims.claim(def);
-    if (conflict) {
-      problems.add('Service', `${def.namespace}/${def.name}`, 'conflict', conflict);
-      continue;
-    }
+  const layout = layoutOf(defs);
+  for (const [def, conflict] of layout.conflicts) problems.add('Service', `${def.namespace}/${def.name}`, 'conflict', conflict);
+  const portsOf = layout.served.map((def) => {
     const key = `${def.namespace}/${def.name}`;
-    servicePorts.push(...servicePortsOf(def, sliceGroups.get(key) ?? legacyGroups.get(key) ?? []));
-  }
-  servicePorts.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || a.family - b.family
-    || cmp(a.portName, b.portName) || a.port - b.port || cmp(a.protocol, b.protocol));
+    return servicePortsOf(def, sliceGroups.get(key) ?? legacyGroups.get(key) ?? []);
+  });
+  layout.order ??= portOrder(portsOf);
+  const servicePorts = layout.order.map(([d, p]) => portsOf[d][p]);
   return { node, servicePorts, serviceCIDRs, problems: problems.list };
+}
+
+/**
+ * Which services are served, which lost a conflict, and in what order their ports come: all of it
+ * follows from the Service objects alone. An endpoint change leaves them as they were, so the last
+ * answer is kept while the services are the same objects, in the same order, as at the last sync.
+ */
+interface Layout {
+  defs: ServiceDef[];
+  served: ServiceDef[];
+  conflicts: Map<ServiceDef, string>;
+  /** servicePorts as [index in served, index in its ports], sorted; made once per layout. */
+  order?: [number, number][];
+}
+let lastLayout: Layout | undefined;
+
+function layoutOf(defs: ServiceDef[]): Layout {
+  const last = lastLayout;
+  if (last && last.defs.length === defs.length && last.defs.every((d, i) => d === defs[i])) return last;
+  const byAge = [...defs].sort((a, b) => cmp(a.created, b.created) || cmp(a.namespace, b.namespace) || cmp(a.name, b.name));
+  const claims = new Claims();
+  const served: ServiceDef[] = [];
+  const conflicts = new Map<ServiceDef, string>();
+  for (const def of byAge) {
+    const conflict = claims.claim(def);
+    if (conflict) conflicts.set(def, conflict);
+    else served.push(def);
+  }
+  lastLayout = { defs, served, conflicts };
+  return lastLayout;
+}
+
+function portOrder(portsOf: ServicePort[][]): [number, number][] {
+  const order = portsOf.flatMap((ports, d) => ports.map((_, p): [number, number] => [d, p]));
+  const sp = ([d, p]: [number, number]) => portsOf[d][p];
+  return order.sort((x, y) => {
+    const a = sp(x), b = sp(y);
+    return cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || a.family - b.family
+      || cmp(a.portName, b.portName) || a.port - b.port || cmp(a.protocol, b.protocol);
+  });
 }
 
 // A service's ports are rebuilt only when its Service or one of its endpoint groups changed: a sync
@@ -125,6 +159,7 @@ function servicePortsOf(def: ServiceDef, groups: EndpointGroup[]): ServicePort[]
         internalPolicyLocal: def.internalPolicyLocal,
         affinityTimeout: def.affinityTimeout,
         healthCheckNodePort: def.healthCheckNodePort,
+        ...(def.lbAlgorithm ? { lbAlgorithm: def.lbAlgorithm } : {}),
         endpoints: endpointsFor(groups, family, port.name, port.protocol),
       });
     }
