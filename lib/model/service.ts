@@ -1,10 +1,11 @@
 // Reads a Service into what the proxy programs, or says why it cannot.
-import type { KubeObject } from '../objects/objects.ts';
+import { LB_ALGORITHM_ANNOTATION, type KubeObject } from '../objects/objects.ts';
 import { parseCIDR, parseIP, type ParsedCIDR, type ParsedIP } from './ip.ts';
 import { invalid } from './problems.ts';
 import { isDNS1035Label, isDNS1123Label, isPort, isPortName, parseProtocol, show, type Protocol } from './validate.ts';
 
 export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
+export type LbAlgorithm = 'maglev' | 'random';
 export const DEFAULT_AFFINITY_TIMEOUT = 10800;
 const MAX_AFFINITY_TIMEOUT = 86400;
 
@@ -24,6 +25,10 @@ export interface ServiceDef {
   internalPolicyLocal: boolean;
   affinityTimeout?: number;
   healthCheckNodePort?: number;
+  /** The LB_ALGORITHM_ANNOTATION; absent when not set (the node's default applies); random when invalid. */
+  lbAlgorithm?: LbAlgorithm;
+  /** Fields that failed validation and are treated as absent; the rest of the Service is used. */
+  ignored: { reason: string; message: string }[];
 }
 
 export type ServiceReading = { program: ServiceDef } | { ignore: string };
@@ -129,13 +134,30 @@ export function readService(obj: KubeObject): ServiceReading {
     healthCheckNodePort = spec.healthCheckNodePort;
   }
 
+  const ignored: ServiceDef['ignored'] = [];
+  const lbAlgorithm = readLbAlgorithm(obj.metadata.annotations, affinityTimeout !== undefined, ignored);
   const created = typeof obj.metadata.creationTimestamp === 'string' ? obj.metadata.creationTimestamp : '';
   return {
     program: {
       namespace, name, created, clusterIPs, ports, externalIPs, loadBalancerIPs, sourceRanges,
       externalPolicyLocal: etp === 'Local', internalPolicyLocal: itp === 'Local', affinityTimeout, healthCheckNodePort,
+      lbAlgorithm, ignored,
     },
   };
+}
+
+/** A bad value costs the annotation only: a warning, and random selection. ClientIP affinity wins over maglev (a warning says so). */
+function readLbAlgorithm(annotations: unknown, affinity: boolean, ignored: ServiceDef['ignored']): LbAlgorithm | undefined {
+  if (!annotations || typeof annotations !== 'object' || !(LB_ALGORITHM_ANNOTATION in annotations)) return undefined;
+  const v = (annotations as Record<string, unknown>)[LB_ALGORITHM_ANNOTATION];
+  if (v !== 'maglev' && v !== 'random') {
+    ignored.push({ reason: 'invalid-lb-algorithm', message: `annotation ${LB_ALGORITHM_ANNOTATION} ${show(v)} is not maglev or random; only the annotation is ignored, endpoints are picked at random` });
+    return 'random';
+  }
+  if (v === 'maglev' && affinity) {
+    ignored.push({ reason: 'lb-algorithm-unused', message: `annotation ${LB_ALGORITHM_ANNOTATION} "maglev" is not used: sessionAffinity ClientIP takes precedence; only the annotation is ignored` });
+  }
+  return v;
 }
 
 function listOf(v: unknown, field: string): unknown[] {

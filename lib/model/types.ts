@@ -37,6 +37,8 @@ export interface ServicePort {
   /** ClientIP session affinity timeout in seconds, absent without affinity. */
   affinityTimeout?: number;
   healthCheckNodePort?: number;
+  /** The Service's sluice.dev/lb-algorithm annotation; absent: the configuration's loadBalancing.algorithm. */
+  lbAlgorithm?: 'maglev' | 'random';
   endpoints: Endpoint[];
 }
 

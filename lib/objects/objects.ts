@@ -11,7 +11,7 @@ export interface ObjectMeta {
   creationTimestamp?: unknown;
   deletionTimestamp?: unknown;
   resourceVersion?: unknown;
-  /** Only endpoints.kubernetes.io/last-change-trigger-time is kept, for the network programming latency. */
+  /** Only endpoints.kubernetes.io/last-change-trigger-time is kept, for the network programming latency; on Services, sluice.dev/lb-algorithm. */
   annotations?: Record<string, unknown>;
 }
 
@@ -32,6 +32,8 @@ export interface KubeObject {
 
 /** When the change that led to an EndpointSlice's latest version happened (set by the control plane). */
 export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
+/** A Service's choice of how to pick endpoints (lib/model/service.ts reads it). */
+export const LB_ALGORITHM_ANNOTATION = 'sluice.dev/lb-algorithm';
 
 /** namespace/name, or name for cluster-scoped objects: the key objects are stored under. */
 export function objectKey(obj: { metadata?: ObjectMeta }): string {
@@ -55,8 +57,11 @@ export function slimObject(kind: ObjectKind, raw: any): KubeObject {
     resourceVersion: m.resourceVersion,
   };
   switch (kind) {
-    case 'Service':
+    case 'Service': {
+      const lb = m.annotations?.[LB_ALGORITHM_ANNOTATION];
+      if (lb !== undefined) metadata.annotations = { [LB_ALGORITHM_ANNOTATION]: lb };
       return { kind, metadata, spec: raw.spec, status: raw.status ? { loadBalancer: raw.status.loadBalancer } : undefined };
+    }
     case 'EndpointSlice': {
       const trigger = m.annotations?.[TRIGGER_TIME_ANNOTATION];
       if (trigger !== undefined) metadata.annotations = { [TRIGGER_TIME_ANNOTATION]: trigger };
