@@ -19,7 +19,7 @@ export function resolveNodeName(store: ObjectStore, config: ProxyConfig, flag?: 
 }
 
 export function describeProblem(p: Problem): string {
-  return `${p.kind} ${p.object} skipped: ${p.message}`;
+  return p.scope === 'endpoint' ? `${p.kind} ${p.object}: one endpoint skipped, the rest used: ${p.message}` : `${p.kind} ${p.object} skipped: ${p.message}`;
 }
 
 export function reportModel(model: ProxyModel, config: ProxyConfig, log: Logger): void {

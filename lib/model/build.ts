@@ -61,7 +61,7 @@ export function buildModel(objects: ObjectSet, nodeName: string, options: BuildO
   const readGroups = (obj: KubeObject, fn: (o: KubeObject) => EndpointReading, into: Map<string, EndpointGroup[]>) => {
     const r = read(obj, fn);
     if (!r) return;
-    for (const s of r.skipped) problems.add(obj.kind, describe(obj), s.reason, s.message);
+    for (const s of r.skipped) problems.add(obj.kind, describe(obj), s.reason, s.message, 'endpoint');
     for (const g of r.groups) pushTo(into, `${g.namespace}/${g.service}`, g);
   };
   const fromObjects: ParsedCIDR[] = [];

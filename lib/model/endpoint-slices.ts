@@ -115,7 +115,7 @@ function readEach<T>(list: unknown[], skipped: SkippedEndpoint[], readOne: (item
       out.push(readOne(item, i));
     } catch (e) {
       if (!(e instanceof InvalidObject)) throw e;
-      skipped.push({ reason: e.reason, message: `${e.message}; only that endpoint is skipped` });
+      skipped.push({ reason: e.reason, message: e.message });
     }
   });
   return out;

@@ -58,6 +58,8 @@ export interface Problem {
   object: string;
   reason: string;
   message: string;
+  /** 'endpoint': only one endpoint (or address) of the object was left out, the rest of it is used. */
+  scope?: 'endpoint';
 }
 
 export interface ProxyModel {

@@ -62,12 +62,12 @@ describe('EndpointSlice hints', () => {
   ])('%s: that endpoint is skipped with a warning, the others kept', (_what, bad, message) => {
     const r = readEndpointSlice(slice([hinted('10.0.0.1', [{ name: 'zone-a' }]), bad, hinted('10.0.0.3', [{ name: 'zone-b' }])]));
     expect(r.groups[0].endpoints.map((e) => e.address)).toEqual(['10.0.0.1', '10.0.0.3']);
-    expect(r.skipped).toEqual([{ reason: 'invalid-hint', message: `${message}; only that endpoint is skipped` }]);
+    expect(r.skipped).toEqual([{ reason: 'invalid-hint', message }]);
   });
 
   test('the warning names the EndpointSlice', () => {
     const model = buildModel({ services: [service], endpointSlices: [slice([hinted('10.0.0.1', [{ name: 'zone/a' }])])], endpoints: [], nodes: [] }, 'node1');
-    expect(model.problems).toEqual([{ kind: 'EndpointSlice', object: 'shop/web-1', reason: 'invalid-hint', message: 'endpoints[0].hints.forZones[0].name "zone/a" is not a valid zone name; only that endpoint is skipped' }]);
+    expect(model.problems).toEqual([{ kind: 'EndpointSlice', object: 'shop/web-1', reason: 'invalid-hint', message: 'endpoints[0].hints.forZones[0].name "zone/a" is not a valid zone name', scope: 'endpoint' }]);
   });
 });
 

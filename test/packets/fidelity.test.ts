@@ -63,6 +63,11 @@ maybe(`fidelity with kube-proxy, lab-cluster${note}`, () => {
     }
   });
 
+  test('7. one invalid endpoint is skipped alone: the rest of its EndpointSlice serves', async () => {
+    const r = await lab.probe(pod(lab, 'pa1'), tcp('10.96.5.4', 80), { count: 5 });
+    expect(tally(r)).toEqual({ pb2: 5 });
+  });
+
   test('5. an endpoint that is terminating but serving, chosen by internal policy Local, can reach itself (hairpin)', async () => {
     const pa3 = await lab.addPod('pa3', 'node1', 13);
     const r = await lab.probe(pa3, tcp('10.96.5.3', 80), { count: 5 });
