@@ -6,6 +6,7 @@ import * as yaml from 'js-yaml';
 import { cidrContains, parseCIDR, parseIP, type ParsedCIDR } from '../model/ip.ts';
 import { isDNS1123Subdomain, show } from '../model/validate.ts';
 import { parseDuration } from './duration.ts';
+import { DEFAULT_LOAD_BALANCING, parseLoadBalancing, type LoadBalancing } from './load-balancing.ts';
 
 export type DetectLocalMode = 'ClusterCIDR' | 'NodeCIDR' | 'BridgeInterface' | 'InterfaceNamePrefix';
 
@@ -28,6 +29,8 @@ export interface ProxyConfig {
   minSyncPeriodMs: number;
   healthzBindAddress: string;
   metricsBindAddress: string;
+  /** sluice's extension: how service chains pick an endpoint, random or Maglev (load-balancing.ts). */
+  loadBalancing: LoadBalancing;
 }
 
 export const DEFAULT_CONFIG: ProxyConfig = {
@@ -41,6 +44,7 @@ export const DEFAULT_CONFIG: ProxyConfig = {
   minSyncPeriodMs: 1_000,
   healthzBindAddress: '0.0.0.0:10256',
   metricsBindAddress: '127.0.0.1:10249',
+  loadBalancing: DEFAULT_LOAD_BALANCING,
 };
 
 export class ConfigError extends Error {
@@ -59,7 +63,7 @@ const KNOWN_UNUSED = new Set([
 ]);
 const KNOWN_TOP = new Set([
   'apiVersion', 'kind', 'hostnameOverride', 'clusterCIDR', 'serviceCIDRs', 'nodePortAddresses', 'detectLocalMode', 'detectLocal',
-  'nftables', 'healthzBindAddress', 'metricsBindAddress', ...KNOWN_UNUSED,
+  'nftables', 'healthzBindAddress', 'metricsBindAddress', 'loadBalancing', ...KNOWN_UNUSED,
 ]);
 const KNOWN_NFTABLES = new Set(['masqueradeAll', 'masqueradeBit', 'syncPeriod', 'minSyncPeriod']);
 const INTERFACE_NAME = /^[A-Za-z0-9_.:-]{1,15}$/;
@@ -145,6 +149,7 @@ export function parseConfig(doc: any, warn: (msg: string) => void): ProxyConfig 
   }
   if (c.syncPeriodMs <= 0) throw new ConfigError('nftables.syncPeriod', 'must be greater than 0');
   if (c.minSyncPeriodMs > c.syncPeriodMs) throw new ConfigError('nftables.minSyncPeriod', 'must not exceed syncPeriod');
+  c.loadBalancing = parseLoadBalancing(doc.loadBalancing, warn, fail);
   for (const field of ['healthzBindAddress', 'metricsBindAddress'] as const) {
     const v = doc[field];
     if (v === undefined || v === '') continue;

@@ -47,7 +47,19 @@ const servingTerminating = (e: Endpoint) => e.serving && e.terminating;
  * `zone` is this node's topology.kubernetes.io/zone label (NodeFacts.zone); without it zone hints
  * are not used, node hints still are.
  */
+// Service ports are the same objects while their Service and slices are unchanged, and each sync asks
+// for their categories several times (plan, metrics, health checks, conntrack): the answer is kept.
+const categorized = new WeakMap<ServicePort, { nodeName: string; zone?: string; categories: EndpointCategories }>();
+
 export function categorizeEndpoints(sp: ServicePort, nodeName: string, zone?: string): EndpointCategories {
+  const hit = categorized.get(sp);
+  if (hit && hit.nodeName === nodeName && hit.zone === zone) return hit.categories;
+  const categories = categorize(sp, nodeName, zone);
+  categorized.set(sp, { nodeName, zone, categories });
+  return categories;
+}
+
+function categorize(sp: ServicePort, nodeName: string, zone?: string): EndpointCategories {
   const eps = sp.endpoints;
   const node = { name: nodeName, zone };
   const isLocal = (e: Endpoint) => e.nodeName === nodeName;

@@ -34,7 +34,7 @@ function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): Fam
   const clusterIPs = new Set<string>();
   for (const sp of model.servicePorts) {
     if (sp.family !== family) continue;
-    const plan = cachedPlan(sp, { nodeName: model.node.name, zone: model.node.zone, nodeIPs, masqueradeAll: config.masqueradeAll, podSourceKnown: podSource.kind !== 'none' });
+    const plan = cachedPlan(sp, { nodeName: model.node.name, zone: model.node.zone, nodeIPs, masqueradeAll: config.masqueradeAll, podSourceKnown: podSource.kind !== 'none', loadBalancing: config.loadBalancing });
     clusterIPs.add(sp.clusterIP);
     for (const a of plan.hairpin) hairpin.add(a);
     for (const [set, els] of Object.entries(plan.elements) as [GlobalSetName, FamilyRuleset['elements'][GlobalSetName]][]) {
@@ -58,7 +58,8 @@ const planCache = new WeakMap<ServicePort, { ctx: string; plan: ServicePortPlan 
 
 function cachedPlan(sp: ServicePort, ctx: PlanContext): ServicePortPlan {
   // Everything of the context a plan reads: a new zone label re-plans every port (its hints may now apply).
-  const key = `${ctx.nodeName} ${ctx.zone ?? ''} ${ctx.nodeIPs.join(',')} ${ctx.masqueradeAll} ${ctx.podSourceKnown}`;
+  const lb = ctx.loadBalancing!;
+  const key = `${ctx.nodeName} ${ctx.zone ?? ''} ${ctx.nodeIPs.join(',')} ${ctx.masqueradeAll} ${ctx.podSourceKnown} ${lb.algorithm} ${lb.tableSize} ${lb.hash} ${lb.clusterTraffic}`;
   const hit = planCache.get(sp);
   if (hit && hit.ctx === key) return hit.plan;
   const plan = planServicePort(sp, ctx);

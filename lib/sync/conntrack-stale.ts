@@ -46,8 +46,8 @@ const key = (address: string, port: number) => `${address}|${port}`;
  * still serving); the endpoints the rules send new flows to (the one categorization's `reachable`)
  * are always among them, so a flow the rules would make is never cut.
  */
-function keptEndpoints(sp: ServicePort, nodeName: string): Set<string> {
-  const kept = new Set(categorizeEndpoints(sp, nodeName).reachable.map((e) => key(e.address, e.port)));
+function keptEndpoints(sp: ServicePort, nodeName: string, zone?: string): Set<string> {
+  const kept = new Set(categorizeEndpoints(sp, nodeName, zone).reachable.map((e) => key(e.address, e.port)));
   for (const e of sp.endpoints) if (e.serving) kept.add(key(e.address, e.port));
   return kept;
 }
@@ -62,7 +62,7 @@ export function servingIndex(model: ProxyModel, family: Family): ServingIndex {
   const index: ServingIndex = { family, byAddress: new Map(), byNodePort: new Map() };
   for (const sp of model.servicePorts) {
     if (sp.protocol !== 'udp' || sp.family !== family) continue;
-    const kept = keptEndpoints(sp, model.node.name);
+    const kept = keptEndpoints(sp, model.node.name, model.node.zone);
     for (const ip of [sp.clusterIP, ...sp.externalIPs, ...sp.loadBalancerIPs]) addTo(index.byAddress, key(ip, sp.port), kept);
     if (sp.nodePort !== undefined) addTo(index.byNodePort, sp.nodePort, kept);
   }

@@ -325,7 +325,13 @@ export class SyncLoop {
   private recordModel(model: ProxyModel) {
     const m = this.o.metrics;
     if (!m) return;
-    m.servicesProgrammed.set(new Set(model.servicePorts.map((sp) => `${sp.namespace}/${sp.name}`)).size);
+    // Service ports come sorted by namespace and name: a service starts where the name changes.
+    let services = 0;
+    model.servicePorts.forEach((sp, i) => {
+      const prev = model.servicePorts[i - 1];
+      if (!prev || prev.name !== sp.name || prev.namespace !== sp.namespace) services++;
+    });
+    m.servicesProgrammed.set(services);
     m.endpointsProgrammed.set(model.servicePorts.reduce((n, sp) => n + sp.endpoints.length, 0));
     const noLocal = { IPv4: { internal: 0, external: 0 }, IPv6: { internal: 0, external: 0 } };
     const topologies: TopologyServicePort[] = [];
