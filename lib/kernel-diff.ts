@@ -106,7 +106,7 @@ function kernelTable(kernel: Listing, wanted: Listing, want: FamilyRuleset): Fam
   const endpointMaps: FamilyRuleset['endpointMaps'] = [];
   const affinitySets: FamilyRuleset['affinitySets'] = [];
   for (const [name, s] of kernel.sets) {
-    if (name.startsWith('eps/') || name.startsWith('epl/')) {
+    if (['eps/', 'epl/', 'mgc/', 'mgl/'].some((kind) => name.startsWith(kind))) {
       const els = elementsOf(s, true);
       if (!els) return `map ${name} holds elements sluice does not write`;
       // Names are <kind>/<namespace>/<service>/<protocol>/<port> (lib/plan/names.ts): the protocol is the fourth part.

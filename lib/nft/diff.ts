@@ -68,7 +68,8 @@ export function referencesOf(r: Rule): string[] {
   switch (r.op) {
     case 'affinity-goto':
     case 'affinity-update': return [r.set];
-    case 'dnat-random': return [r.map];
+    case 'dnat-random':
+    case 'dnat-hash': return [r.map];
     default: return [];
   }
 }

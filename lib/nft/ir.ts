@@ -29,7 +29,10 @@ export interface Element {
   goto?: string;
 }
 
-/** Per service port: random choice among endpoints, `numgen random mod N` to address . port. */
+/**
+ * Per service port: random choice among endpoints, `numgen random mod N` to address . port; or a
+ * Maglev table (names mgc/, mgl/), slot index 0..M-1 to address . port, looked up by `dnat-hash`.
+ */
 export interface EndpointMap { name: string; proto: L4; elements: Element[] }
 
 /** Per endpoint, for ClientIP affinity: the clients that last used it, remembered for `timeout` seconds. */
@@ -44,6 +47,13 @@ export type Rule =
   /** DNAT with chance 1/outOf: rule i of a cascade over n endpoints has outOf = n - i, so each endpoint gets 1/n. */
   | { op: 'dnat-chance'; proto: L4; address: string; port: number; outOf: number }
   | { op: 'dnat-random'; proto: L4; map: string; count: number }
+  /**
+   * Maglev: `jhash <F> saddr [. <proto> sport] mod size seed <seed>` is the slot, looked up in `map`
+   * (an EndpointMap of `size` elements, slot to address . port). `hash` flow: source address and
+   * port; source: source address only. The destination is not hashed: one flow lands on one
+   * endpoint through every node and every front (node port, load-balancer or external IP).
+   */
+  | { op: 'dnat-hash'; proto: L4; map: string; size: number; hash: 'flow' | 'source'; seed: string }
   | { op: 'affinity-goto'; set: string; chain: string }
   | { op: 'affinity-update'; set: string }
   | { op: 'pick-chain'; chains: string[] }

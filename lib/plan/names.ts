@@ -10,6 +10,8 @@ export type NameKind =
   | 'all' // any endpoint, no policy: pods and the node short-circuiting an external address of a Local service
   | 'eps' // map: random index to endpoint, all nodes' endpoints
   | 'epl' // map: random index to endpoint, this node's endpoints
+  | 'mgc' // map: Maglev slot to endpoint, cluster endpoints
+  | 'mgl' // map: Maglev slot to endpoint, this node's endpoints
   | 'ep' //  chain for one endpoint (ClientIP affinity)
   | 'aff'; // set of clients that chose one endpoint (ClientIP affinity)
 

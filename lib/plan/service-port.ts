@@ -12,7 +12,9 @@ import { cidrContains, parseCIDR, parseIP } from '../model/ip.ts';
 import { describeTopology } from '../model/topology.ts';
 import type { Endpoint, ServicePort } from '../model/types.ts';
 import type { AffinitySet, Chain, Element, EndpointMap, GlobalSetName, Rule } from '../nft/ir.ts';
+import { DEFAULT_LOAD_BALANCING, type LoadBalancing } from '../config/load-balancing.ts';
 import { intervalElement, withoutCovered } from './elements.ts';
+import { maglevPick } from './maglev-map.ts';
 import { endpointName, servicePortName } from './names.ts';
 
 export interface ServicePortPlan {
@@ -37,6 +39,8 @@ export interface PlanContext {
   masqueradeAll: boolean;
   /** Whether pod traffic can be told apart (detectLocalMode found something to match). */
   podSourceKnown: boolean;
+  /** How chains pick an endpoint: random, or Maglev for the services that ask (maglev-map.ts); absent: random. */
+  loadBalancing?: LoadBalancing;
 }
 
 export const REJECT = 'reject-chain';
@@ -77,7 +81,10 @@ export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortP
   plan.hairpin = [...new Set(reachable.filter((e) => e.nodeName === ctx.nodeName).map((e) => e.address))];
 
   const endpointChains = new Map<string, Chain>();
-  const pick = (endpoints: Endpoint[], mapKind: 'eps' | 'epl'): Rule[] => {
+  // Maglev for external traffic, and for cluster traffic where configured; ClientIP affinity wins over it.
+  const lb = ctx.loadBalancing ?? DEFAULT_LOAD_BALANCING;
+  const maglev = (sp.lbAlgorithm ?? lb.algorithm) === 'maglev';
+  const pick = (endpoints: Endpoint[], mapKind: 'eps' | 'epl', external = false): Rule[] => {
     if (endpoints.length === 0) return [{ op: 'drop', why: 'no-local-endpoints' }];
     if (sp.affinityTimeout !== undefined) {
       const chains = endpoints.map((e) => {
@@ -93,6 +100,12 @@ export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortP
         ...endpoints.map((e, i): Rule => ({ op: 'affinity-goto', set: endpointName('aff', sp, e), chain: chains[i] })),
         { op: 'pick-chain', chains },
       ];
+    }
+    const hashed = maglev && (external || lb.clusterTraffic)
+      ? maglevPick(sp, endpoints, servicePortName(mapKind === 'eps' ? 'mgc' : 'mgl', sp), lb) : undefined;
+    if (hashed) {
+      plan.endpointMaps.push(hashed.map);
+      return [hashed.rule];
     }
     if (endpoints.length <= CASCADE_MAX) {
       // Each rule draws its own random number: the first takes 1 in n, the next 1 in n-1 of the rest, ...
@@ -127,10 +140,10 @@ export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortP
       rules = [
         ...(ctx.podSourceKnown ? [{ op: 'goto-if-from-pods', chain: shortCircuit } as Rule] : []),
         { op: 'goto-if-from-node', chain: shortCircuit },
-        ...pick(local, 'epl'),
+        ...pick(local, 'epl', true),
       ];
     } else {
-      rules = [{ op: 'mark-masquerade' }, ...pick(cluster, 'eps')];
+      rules = [{ op: 'mark-masquerade' }, ...pick(cluster, 'eps', true)];
     }
     plan.externalChain = sp.externalPolicyLocal ? { name: ext, rules } : clusterChain({ name: ext, rules });
     for (const ip of fronts) add('service-ips', { key: [ip, sp.protocol, sp.port], goto: ext });

@@ -60,6 +60,27 @@ export function applyRule(rule: Rule, facts: PacketFacts, table: FamilyRuleset):
       }
       return branches;
     }
+    case 'dnat-hash': {
+      // Maglev: the slot is jhash(saddr[ . sport]) mod size, seeded alike on every node. The trace does
+      // not know the source port, so each endpoint's chance is its share of the map's slots.
+      const map = table.endpointMaps.find((m) => m.name === rule.map);
+      if (!map) throw new Error(`trace: rule reads Maglev map ${rule.map}, which the table does not have`);
+      const slots = new Map<string, { address: string; port: number; n: number }>();
+      for (const el of map.elements) {
+        if (!el.value) continue;
+        const k = `${el.value[0]} ${el.value[1]}`;
+        const s = slots.get(k) ?? slots.set(k, { address: String(el.value[0]), port: Number(el.value[1]), n: 0 }).get(k)!;
+        s.n++;
+      }
+      const hashed = rule.hash === 'flow' ? `saddr . ${rule.proto} sport` : 'saddr';
+      const branches: Branch[] = [...slots.values()].map((s) => ({
+        chance: s.n / rule.size, effect: { kind: 'dnat', address: s.address, port: s.port },
+        note: `jhash ${hashed} into ${s.n} of ${rule.size} slots of @${rule.map}: dnat to ${target(s.address, s.port)}`,
+      }));
+      const missing = rule.size - map.elements.filter((e) => e.value).length;
+      if (missing > 0) branches.push({ chance: missing / rule.size, effect: { kind: 'continue' }, note: `jhash into ${missing} slots without an element in @${rule.map}` });
+      return branches;
+    }
     case 'affinity-goto':
       // The set holds clients seen within the affinity timeout; a new client is in none of them.
       return [{ chance: 1, effect: { kind: 'continue' }, note: `affinity: ${facts.saddr} is not in @${rule.set} yet (a first connection)` }];
