@@ -1,7 +1,8 @@
-// The API server as an ObjectSource: Services, EndpointSlices, legacy Endpoints, ServiceCIDRs and
-// this node's Node, each kept current by its own KindWatcher.
+// The API server as an ObjectSource: Services, EndpointSlices, ServiceCIDRs, this node's Node and
+// (when asked) legacy Endpoints, each kept current by its own KindWatcher, filtered on the server
+// as kube-proxy filters them (api-paths.ts).
 import type { KubeConfig } from '@kubernetes/client-node';
-import { COLLECTION_PATHS, nameSelector } from './api-paths.ts';
+import { COLLECTION_PATHS, selectorsFor, serviceProxyNameSelector } from './api-paths.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { KindWatcher } from './kind-watcher.ts';
@@ -17,8 +18,16 @@ export interface ClusterSourceOptions {
   /** This node's name: only its Node object is watched. */
   nodeName: string;
   logger: SourceLogger;
-  /** Also watch v1 Endpoints, for Services without EndpointSlices (default true). */
+  /**
+   * Also watch v1 Endpoints, for Services without EndpointSlices (default false: like kube-proxy,
+   * sluice reads EndpointSlices; a cluster's Endpoints are as many objects again, and Kubernetes
+   * 1.33 deprecated them). Needs list/watch on endpoints (deploy/rbac-endpoints.yaml).
+   */
   watchEndpoints?: boolean;
+  /** Serve only Services labelled service.kubernetes.io/service-proxy-name=<this> (default: only those without the label). */
+  serviceProxyName?: string;
+  /** Objects per list page (default 500). */
+  pageSize?: number;
   /** Called for every restart of a failed watch (metrics hook). */
   onRestart?: (kind: ObjectKind, error: unknown) => void;
   timers?: Clock;
@@ -37,6 +46,7 @@ export class ClusterSource implements ObjectSource {
 
   constructor(opts: ClusterSourceOptions) {
     if (!opts.nodeName) throw new Error('ClusterSource needs the name of this node');
+    serviceProxyNameSelector(opts.serviceProxyName); // throws for a name that is not a label value
     this.#o = opts;
   }
 
@@ -45,22 +55,27 @@ export class ClusterSource implements ObjectSource {
     if (this.#started) throw new Error('ClusterSource already started');
     this.#started = true;
     const o = this.#o;
-    const kinds: { kind: ObjectKind; fieldSelector?: string; mayBeAbsent?: boolean }[] = [
-      { kind: 'Node', fieldSelector: nameSelector(o.nodeName) },
+    const kinds: { kind: ObjectKind; mayBeAbsent?: boolean }[] = [
+      { kind: 'Node' },
       { kind: 'Service' },
       { kind: 'EndpointSlice' },
       // networking.k8s.io/v1 ServiceCIDR is served from Kubernetes 1.33; older clusters answer 404.
       { kind: 'ServiceCIDR', mayBeAbsent: true },
     ];
-    if (o.watchEndpoints ?? true) kinds.push({ kind: 'Endpoints' });
+    if (o.watchEndpoints ?? false) kinds.push({ kind: 'Endpoints' });
     else sink.synced('Endpoints'); // nothing of this kind will come: its (empty) initial state is complete
-    for (const { kind, fieldSelector, mayBeAbsent } of kinds) {
+    for (const { kind, mayBeAbsent } of kinds) {
+      const { labelSelector, fieldSelector } = selectorsFor(kind, o);
       this.#watchers.push(new KindWatcher({
         kind,
         mayBeAbsent,
         kubeConfig: o.kubeConfig,
         path: COLLECTION_PATHS[kind],
+        labelSelector,
         fieldSelector,
+        // Before 1.31 Services cannot be filtered by spec.clusterIP; the model skips headless ones.
+        fieldSelectorOptional: kind === 'Service',
+        pageSize: o.pageSize,
         sink,
         logger: o.logger,
         timers: o.timers ?? realClock,
@@ -71,7 +86,7 @@ export class ClusterSource implements ObjectSource {
       }));
     }
     for (const w of this.#watchers) w.start();
-    o.logger.info('watching cluster', { server: o.kubeConfig.getCurrentCluster()?.server, node: o.nodeName, kinds: kinds.map((k) => k.kind) });
+    o.logger.info('watching cluster', { server: o.kubeConfig.getCurrentCluster()?.server, node: o.nodeName, kinds: kinds.map((k) => k.kind), serviceProxyName: o.serviceProxyName });
   }
 
   /** Stops every watch and pending restart; nothing is left holding the process open. */

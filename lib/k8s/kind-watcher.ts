@@ -2,6 +2,9 @@
 // ListWatch: it lists, watches, reconnects when a stream ends and relists on 410 Gone by itself,
 // but stops for good on any other error (ListWatch.doneHandler only calls the error handlers).
 // Then this starts a fresh run after a backoff; every run begins with a list, which replaces state.
+// ListWatch cannot page its list (it calls the list function it is given), so the list is ours
+// (list-collection.ts, paged); it asks for bookmarks (GuardedWatch) and resumes from the newest
+// resourceVersion it saw, a bookmark's included.
 import { ListWatch } from '@kubernetes/client-node';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
@@ -20,7 +23,16 @@ export interface KindWatcherOptions {
   kind: ObjectKind;
   kubeConfig: KubeConfig;
   path: string;
+  labelSelector?: string;
   fieldSelector?: string;
+  /**
+   * An API server too old for this field selector answers the list 400 (spec.clusterIP on Services
+   * is served from Kubernetes 1.31): then the kind is listed and watched without it, said once.
+   * What it would have left out is left out by the model instead.
+   */
+  fieldSelectorOptional?: boolean;
+  /** Objects per list page (default 500). */
+  pageSize?: number;
   sink: ObjectSink;
   logger: SourceLogger;
   timers: Clock;
@@ -56,6 +68,8 @@ export class KindWatcher {
   #restarts = 0;
   #absent = false; // the last list was a 404 for a kind that may be absent
   #retry: unknown;
+  #fieldSelector: string | undefined;
+  #retriedWithoutSelector = false;
   #stopping = new AbortController(); // aborts lists in flight and reconnect delays
   #delays = new Set<() => void>();
 
@@ -65,6 +79,7 @@ export class KindWatcher {
     this.#sink = guardSink(o.sink, o.logger);
     this.#emitted = new EmittedObjects(o.kind, this.#sink);
     this.#backoff = new Backoff(o.backoff);
+    this.#fieldSelector = o.fieldSelector;
   }
 
   get restarts(): number {
@@ -95,7 +110,7 @@ export class KindWatcher {
     const live = () => !this.#stopped && this.#run?.id === id;
     const watch = new GuardedWatch(this.#o.kubeConfig, live);
     const informer = new ListWatch<KubernetesObject>(
-      this.#o.path, watch, () => this.#list(id), false, undefined, this.#o.fieldSelector,
+      this.#o.path, watch, () => this.#list(id), false, this.#o.labelSelector, this.#fieldSelector,
       { delayFn: (ms) => this.#delay(ms) },
     );
     informer.on('add', (obj) => { if (live()) this.#emitted.upsert(obj); });
@@ -108,13 +123,21 @@ export class KindWatcher {
 
   /** The informer's list function: lists, then replaces what the sink has of this kind. */
   async #list(id: number): Promise<ObjectList> {
-    const query: Record<string, string> = this.#o.fieldSelector ? { fieldSelector: this.#o.fieldSelector } : {};
+    const query: Record<string, string> = {};
+    if (this.#o.labelSelector) query.labelSelector = this.#o.labelSelector;
+    if (this.#fieldSelector) query.fieldSelector = this.#fieldSelector;
     const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(this.#o.listTimeoutMs)]);
     let list: ObjectList;
     try {
-      list = await listCollection(this.#o.kubeConfig, this.#o.path, query, signal);
+      list = await listCollection(this.#o.kubeConfig, this.#o.path, query, signal, this.#o.pageSize);
     } catch (err) {
       if (this.#isAbsent(err) && !this.#stopped && this.#run?.id === id) this.#noneServed();
+      if (this.#selectorRefused(err) && !this.#stopped && this.#run?.id === id) {
+        this.#o.logger.info('the API server cannot filter by this field selector: watching without it', {
+          kind: this.kind, fieldSelector: this.#fieldSelector, error: errorText(err),
+        });
+        this.#fieldSelector = undefined;
+      }
       throw err; // the run ends; #failed asks again later
     }
     const run = this.#run;
@@ -128,6 +151,12 @@ export class KindWatcher {
       this.#sink.synced(this.kind);
     }
     return list;
+  }
+
+  /** A 400 for a field selector the kind may do without: the next run goes without it. */
+  #selectorRefused(err: unknown): boolean {
+    return this.#o.fieldSelectorOptional === true && this.#fieldSelector !== undefined
+      && err instanceof ApiError && err.statusCode === 400;
   }
 
   #isAbsent(err: unknown): boolean {
@@ -152,6 +181,13 @@ export class KindWatcher {
     if (this.#stopped || run?.id !== id) return; // a run already given up, or our own stop()
     this.#run = undefined;
     void run.informer.stop();
+    if (err instanceof ApiError && err.statusCode === 400 && this.#o.fieldSelectorOptional && this.#fieldSelector === undefined
+      && this.#o.fieldSelector !== undefined && !this.#retriedWithoutSelector) {
+      // The list refused the field selector just dropped: not a failure, list again at once.
+      this.#retriedWithoutSelector = true;
+      this.#launch();
+      return;
+    }
     if (this.#isAbsent(err)) {
       // Not a failure: no restart counted, no warning; asked again at the slowest pace.
       this.#retry = this.#o.timers.setTimeout(() => {

@@ -1,6 +1,8 @@
 // Lists a collection as plain JSON. client-node's typed list calls run the response through
 // ObjectSerializer.deserialize, which drops fields its models lack and turns timestamps into Dates,
 // while watch events arrive as plain JSON; listing raw keeps both paths giving the same objects.
+// Lists come in pages (limit and continue), as client-go's pager does: at 10,000 Services one
+// answer would be tens of megabytes held whole by the API server and by sluice at once.
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
@@ -19,9 +21,40 @@ export class ApiError extends Error {
   }
 }
 
+/** Objects per page, as client-go's informers ask for (pager.go's default page size). */
+export const DEFAULT_PAGE_SIZE = 500;
+
+/**
+ * Lists a collection page by page into one list. All pages come from the snapshot the first was
+ * served from (the API server's continue token pins it), so the list's resourceVersion is that
+ * snapshot's. A continue token can expire (410 Expired) while paging a large collection: then the
+ * list is asked for again whole, without a limit, as client-go does (FullListIfExpired).
+ */
 export async function listCollection(
-  kc: KubeConfig, path: string, query: Record<string, string>, signal: AbortSignal,
+  kc: KubeConfig, path: string, query: Record<string, string>, signal: AbortSignal, pageSize = DEFAULT_PAGE_SIZE,
 ): Promise<ObjectList> {
+  const items: KubernetesObject[] = [];
+  let cont: string | undefined;
+  for (;;) {
+    let page: ObjectList;
+    try {
+      page = await listPage(kc, path, { ...query, limit: String(pageSize), ...(cont ? { continue: cont } : {}) }, signal);
+    } catch (err) {
+      if (cont !== undefined && err instanceof ApiError && err.statusCode === 410) return listPage(kc, path, query, signal);
+      throw err;
+    }
+    items.push(...page.items);
+    const next = page.metadata?._continue;
+    if (!next) {
+      page.items = items;
+      if (page.metadata) delete page.metadata._continue;
+      return page;
+    }
+    cont = next;
+  }
+}
+
+async function listPage(kc: KubeConfig, path: string, query: Record<string, string>, signal: AbortSignal): Promise<ObjectList> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
@@ -44,6 +77,11 @@ export async function listCollection(
     throw new Error(`listing ${path}: response is not a list`);
   }
   list.items ??= [];
+  // The raw JSON names it "continue"; client-node's list type calls it _continue.
+  if (list.metadata && typeof list.metadata.continue === 'string') {
+    list.metadata._continue = list.metadata.continue;
+    delete list.metadata.continue;
+  }
   return list as ObjectList;
 }
 

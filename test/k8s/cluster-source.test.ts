@@ -116,6 +116,7 @@ async function setUp(opts: { fake?: FakeApiServerOptions; source?: Partial<Clust
     onRestart: (kind, error) => restarts.push({ kind, error }),
     backoff: { initialMs: 50, maxMs: 400, jitter: 0 },
     healthyAfterMs: 60_000,
+    watchEndpoints: true, // off by default; on here so that every kind's watch is exercised
     timers: {
       now: () => Date.now() + clock.skewMs,
       setTimeout: (fn, ms) => {
@@ -361,8 +362,8 @@ describe('ClusterSource', () => {
     expect(nodeWatches.at(-1)!.query.resourceVersion).toBe(latest);
   });
 
-  it('watches no Endpoints when told not to, and reports them synced (there will be none)', async () => {
-    const h = await setUp({ source: { watchEndpoints: false } });
+  it('watches no Endpoints by default, and reports them synced (there will be none)', async () => {
+    const h = await setUp({ source: { watchEndpoints: undefined } });
     await synced(h);
     await watching(h, ['Node', 'Service', 'EndpointSlice', 'ServiceCIDR']);
     expect(h.fake.requests.some((r) => r.kind === 'Endpoints')).toBe(false);
@@ -437,7 +438,7 @@ describe('ClusterSource', () => {
     const fake = await FakeApiServer.start();
     fake.apply(service('default', 'web'));
     fake.hold(() => true);
-    const source = new ClusterSource({ kubeConfig: fake.kubeConfig(), nodeName: NODE, logger: recordingLogger() });
+    const source = new ClusterSource({ kubeConfig: fake.kubeConfig(), nodeName: NODE, logger: recordingLogger(), watchEndpoints: true });
     const sink = new RecordingSink();
     harness = { fake, source, sink } as Harness;
     await source.start(sink);

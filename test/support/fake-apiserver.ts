@@ -1,6 +1,9 @@
 // A Kubernetes API server small enough to read and real enough for client-node's informers: lists with
 // a resourceVersion, newline-delimited watch streams that replay history after a resourceVersion, 410
 // for versions older than the last compaction, and switches for the failures a real cluster produces.
+// It applies label selectors and the field selectors sluice uses (400 for any other, as the real
+// server does), serves lists in pages (limit/continue, from a snapshot per continue token, 410 once
+// tokens expire), and sends bookmarks only to watches that asked for them.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
@@ -44,12 +47,23 @@ interface WatchEvent {
   kind: FakeKind;
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: any;
+  /** The object before a MODIFIED: a watch whose selector it leaves sees DELETED, one it enters ADDED. */
+  previous?: any;
 }
 
-interface OpenWatch {
+interface Filter {
   kind: FakeKind;
   namespace?: string;
   name?: string; // from fieldSelector metadata.name=
+  notHeadless?: boolean; // from fieldSelector spec.clusterIP!=None
+  labels?: LabelRequirement[];
+}
+
+type LabelRequirement =
+  | { op: 'exists' | 'absent'; key: string }
+  | { op: '=' | '!='; key: string; value: string };
+
+interface OpenWatch extends Filter {
   bookmarks: boolean;
   res: http.ServerResponse;
   socket: Socket;
@@ -67,6 +81,8 @@ export interface FakeApiServerOptions {
   expiredAs?: 'event' | 'status';
   /** Kinds this server does not serve, like an older cluster without ServiceCIDRs: their paths answer 404. */
   unserved?: FakeKind[];
+  /** An API server before 1.31: Services cannot be selected by spec.clusterIP (400). */
+  noClusterIPFieldSelector?: boolean;
 }
 
 export class FakeApiServer {
@@ -84,6 +100,10 @@ export class FakeApiServer {
   #hold: { match: (req: RecordedRequest) => boolean; parked: (() => void)[] } | undefined;
   #expiredAs: 'event' | 'status';
   #unserved: ReadonlySet<FakeKind>;
+  #noClusterIPFieldSelector: boolean;
+  /** Continue tokens: the rest of a paged list, from the snapshot its first page was served from. */
+  #pages = new Map<string, { rv: number; rest: any[]; kind: FakeKind }>();
+  #tokens = 0;
 
   static async start(opts: FakeApiServerOptions = {}): Promise<FakeApiServer> {
     const server = http.createServer();
@@ -97,6 +117,7 @@ export class FakeApiServer {
     this.url = url;
     this.#expiredAs = opts.expiredAs ?? 'event';
     this.#unserved = new Set(opts.unserved ?? []);
+    this.#noClusterIPFieldSelector = opts.noClusterIPFieldSelector ?? false;
     server.on('request', (req, res) => this.#handle(req, res));
   }
 
@@ -127,7 +148,7 @@ export class FakeApiServer {
     stored.metadata.resourceVersion = String(++this.#rv);
     stored.metadata.uid ??= existing?.metadata?.uid ?? `uid-${this.#rv}`;
     store.set(key, stored);
-    this.#emit({ rv: this.#rv, kind: resource.kind, type: existing ? 'MODIFIED' : 'ADDED', object: stored });
+    this.#emit({ rv: this.#rv, kind: resource.kind, type: existing ? 'MODIFIED' : 'ADDED', object: stored, previous: existing });
     return structuredClone(stored);
   }
 
@@ -142,6 +163,16 @@ export class FakeApiServer {
     gone.metadata.resourceVersion = String(++this.#rv);
     this.#emit({ rv: this.#rv, kind, type: 'DELETED', object: gone });
     return true;
+  }
+
+  /** Continue tokens handed out and not yet used up (lists still being paged). */
+  get pendingContinues(): number {
+    return this.#pages.size;
+  }
+
+  /** Expires every continue token handed out, as compaction does: their next page answers 410. */
+  expireContinues(): void {
+    this.#pages.clear();
   }
 
   /** Forgets history: watches from any resourceVersion older than now get 410 Gone. */
@@ -224,7 +255,8 @@ export class FakeApiServer {
   #emit(event: WatchEvent): void {
     this.#history.push(event);
     for (const w of this.#watches) {
-      if (matches(w, event)) writeEvent(w.res, event.type, event.object);
+      const type = seenAs(w, event);
+      if (type) writeEvent(w.res, type, event.object);
     }
   }
 
@@ -281,27 +313,47 @@ export class FakeApiServer {
     if (!route || rec.method !== 'GET' || route.name !== undefined || this.#unserved.has(route.resource.kind)) {
       return reply(404, status(404, 'NotFound', `the server could not find the requested resource ${url.pathname}`));
     }
-    const selector = parseFieldSelector(query.fieldSelector);
-    if (!selector) return reply(400, status(400, 'BadRequest', `unsupported fieldSelector ${query.fieldSelector}`));
-    const filter = { kind: route.resource.kind, namespace: route.namespace ?? selector.namespace, name: selector.name };
+    const kind = route.resource.kind;
+    const fields = parseFieldSelector(query.fieldSelector, kind, this.#noClusterIPFieldSelector);
+    if (typeof fields === 'string') return reply(400, status(400, 'BadRequest', fields));
+    const labels = parseLabelSelector(query.labelSelector);
+    if (typeof labels === 'string') return reply(400, status(400, 'BadRequest', labels));
+    const filter: Filter = { kind, namespace: route.namespace ?? fields.namespace, name: fields.name, notHeadless: fields.notHeadless, labels };
 
     if (!rec.watch) {
-      const items = [...this.#objects.get(filter.kind)!.values()]
-        .filter((o) => matches(filter, { kind: filter.kind, object: o }))
-        .sort((a, b) => storeKey(a.metadata.namespace, a.metadata.name).localeCompare(storeKey(b.metadata.namespace, b.metadata.name)));
-      return reply(200, {
-        kind: `${route.resource.kind}List`,
-        apiVersion: apiVersionOf(route.resource),
-        metadata: { resourceVersion: String(this.#rv) },
-        items,
-      });
+      let rv = this.#rv;
+      let items: any[];
+      if (query.continue !== undefined) {
+        const page = this.#pages.get(query.continue);
+        if (!page || page.kind !== kind) {
+          return reply(410, status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result.'));
+        }
+        this.#pages.delete(query.continue);
+        ({ rv, rest: items } = page);
+      } else {
+        items = [...this.#objects.get(kind)!.values()]
+          .filter((o) => matches(filter, { kind, object: o }))
+          .sort((a, b) => storeKey(a.metadata.namespace, a.metadata.name).localeCompare(storeKey(b.metadata.namespace, b.metadata.name)))
+          .map((o) => structuredClone(o)); // a snapshot: later changes do not reach later pages
+      }
+      const limit = query.limit === undefined ? undefined : Number(query.limit);
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) return reply(400, status(400, 'BadRequest', `invalid limit ${query.limit}`));
+      const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
+      if (limit && items.length > limit) {
+        const token = `page-${++this.#tokens}`;
+        this.#pages.set(token, { rv, rest: items.slice(limit), kind });
+        items = items.slice(0, limit);
+        metadata.continue = token;
+        metadata.remainingItemCount = this.#pages.get(token)!.rest.length;
+      }
+      return reply(200, { kind: `${kind}List`, apiVersion: apiVersionOf(route.resource), metadata, items });
     }
 
     this.#stream(req, res, rec, filter, reply);
   }
 
   #stream(req: http.IncomingMessage, res: http.ServerResponse, rec: RecordedRequest,
-    filter: { kind: FakeKind; namespace?: string; name?: string }, reply: (status: number, body: unknown) => void): void {
+    filter: Filter, reply: (status: number, body: unknown) => void): void {
     const rv = rec.query.resourceVersion;
     const from = rv === undefined || rv === '' ? undefined : Number(rv);
     if (from !== undefined && (!Number.isInteger(from) || from < this.#compactedRV)) {
@@ -322,7 +374,10 @@ export class FakeApiServer {
         if (matches(filter, { kind: filter.kind, object: o })) writeEvent(res, 'ADDED', o);
       }
     } else {
-      for (const e of this.#history) if (e.rv > from && matches(filter, e)) writeEvent(res, e.type, e.object);
+      for (const e of this.#history) {
+        const type = e.rv > from ? seenAs(filter, e) : undefined;
+        if (type) writeEvent(res, type, e.object);
+      }
     }
     const watch: OpenWatch = { ...filter, bookmarks: rec.query.allowWatchBookmarks === 'true', res, socket: req.socket };
     this.#watches.add(watch);
@@ -330,10 +385,30 @@ export class FakeApiServer {
   }
 }
 
-function matches(filter: { kind: FakeKind; namespace?: string; name?: string }, e: { kind: FakeKind; object: any }): boolean {
+/** How a watch with this filter sees an event, as the API server's watch cache does: an object
+ * changed into or out of the selection is ADDED or DELETED; undefined when it does not see it. */
+function seenAs(filter: Filter, e: WatchEvent): WatchEvent['type'] | undefined {
+  const now = matches(filter, e);
+  if (e.type !== 'MODIFIED') return now ? e.type : undefined;
+  const before = e.previous !== undefined && matches(filter, { kind: e.kind, object: e.previous });
+  if (now) return before ? 'MODIFIED' : 'ADDED';
+  return before ? 'DELETED' : undefined;
+}
+
+function matches(filter: Filter, e: { kind: FakeKind; object: any }): boolean {
+  const labels: Record<string, string> = e.object.metadata.labels ?? {};
   return e.kind === filter.kind
     && (filter.namespace === undefined || e.object.metadata.namespace === filter.namespace)
-    && (filter.name === undefined || e.object.metadata.name === filter.name);
+    && (filter.name === undefined || e.object.metadata.name === filter.name)
+    && (!filter.notHeadless || e.object.spec?.clusterIP !== 'None')
+    && (filter.labels ?? []).every((r) => {
+      switch (r.op) {
+        case 'exists': return r.key in labels;
+        case 'absent': return !(r.key in labels);
+        case '=': return labels[r.key] === r.value;
+        case '!=': return labels[r.key] !== r.value;
+      }
+    });
 }
 
 function writeEvent(res: http.ServerResponse, type: string, object: unknown): void {
@@ -383,14 +458,35 @@ function parsePath(pathname: string): { resource: Resource; namespace?: string; 
   return { resource, namespace, name: rest[1] === undefined ? undefined : decodeURIComponent(rest[1]) };
 }
 
-/** Only the selectors sluice uses: metadata.name=X and metadata.namespace=Y, comma-separated. */
-function parseFieldSelector(sel: string | undefined): { name?: string; namespace?: string } | undefined {
-  const out: { name?: string; namespace?: string } = {};
+/** The field selectors sluice uses: metadata.name=X, metadata.namespace=Y and (Services) spec.clusterIP!=None. */
+function parseFieldSelector(sel: string | undefined, kind: FakeKind, noClusterIP: boolean): { name?: string; namespace?: string; notHeadless?: boolean } | string {
+  const out: { name?: string; namespace?: string; notHeadless?: boolean } = {};
   if (!sel) return out;
   for (const term of sel.split(',')) {
     const m = /^metadata\.(name|namespace)==?(.*)$/.exec(term);
-    if (!m) return undefined;
-    out[m[1] as 'name' | 'namespace'] = m[2];
+    if (m) {
+      out[m[1] as 'name' | 'namespace'] = m[2];
+    } else if (term === 'spec.clusterIP!=None' && kind === 'Service' && !noClusterIP) {
+      out.notHeadless = true;
+    } else {
+      return `field label not supported: ${term}`;
+    }
+  }
+  return out;
+}
+
+/** Label selectors as the API server reads them, without set-based terms (in, notin) sluice does not use. */
+function parseLabelSelector(sel: string | undefined): LabelRequirement[] | string {
+  if (!sel) return [];
+  const key = '(?:[a-z0-9.-]+/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?';
+  const value = '(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?';
+  const out: LabelRequirement[] = [];
+  for (const term of sel.split(',')) {
+    let m: RegExpExecArray | null;
+    if ((m = new RegExp(`^!(${key})$`).exec(term))) out.push({ op: 'absent', key: m[1] });
+    else if ((m = new RegExp(`^(${key})(!=|==|=)(${value})$`).exec(term))) out.push({ op: m[2] === '!=' ? '!=' : '=', key: m[1], value: m[3] });
+    else if ((m = new RegExp(`^(${key})$`).exec(term))) out.push({ op: 'exists', key: m[1] });
+    else return `unable to parse requirement: ${term}`;
   }
   return out;
 }
