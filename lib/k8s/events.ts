@@ -3,7 +3,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import type { Problem } from '../model/types.ts';
-import { isDNS1035Label, isDNS1123Label } from '../model/validate.ts';
+import { isDNS1123Label } from '../model/validate.ts';
 
 export const INVALID_SERVICE_REASON = 'FailedToProgramService';
 
@@ -19,7 +19,7 @@ export function serviceEvents(kc: KubeConfig, nodeName: string, log: Pick<Logger
       if (p.kind !== 'Service') return;
       const [namespace, name] = p.object.split('/');
       // An object whose name is itself invalid cannot be the subject of an event.
-      if (!isDNS1123Label(namespace) || !isDNS1035Label(name)) return;
+      if (!isDNS1123Label(namespace) || !isDNS1123Label(name)) return;
       const at = now();
       try {
         await api.createNamespacedEvent({

@@ -4,7 +4,7 @@ import type { KubeObject } from '../objects/objects.ts';
 import { parseIP, sortKeyOf, type Family } from './ip.ts';
 import { InvalidObject, invalid } from './problems.ts';
 import { isLabelValue } from './topology.ts';
-import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isPort, isPortName, parseProtocol, show, type Protocol } from './validate.ts';
+import { isDNS1123Label, isDNS1123Subdomain, isPort, isPortName, parseProtocol, show, type Protocol } from './validate.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -126,7 +126,8 @@ export function readEndpointSlice(obj: KubeObject): EndpointReading {
   const { namespace } = objectNames(obj);
   const service = obj.metadata.labels?.[SERVICE_NAME_LABEL];
   if (service === undefined) return { groups: [], skipped: [] };
-  if (!isDNS1035Label(service)) invalid('invalid-service-label', `label ${SERVICE_NAME_LABEL} ${show(service)} is not a valid Service name`);
+  // Service names are DNS-1123 labels (RelaxedServiceNameValidation, service.ts).
+  if (!isDNS1123Label(service)) invalid('invalid-service-label', `label ${SERVICE_NAME_LABEL} ${show(service)} is not a valid Service name`);
   const addressType = obj.addressType;
   if (addressType === 'FQDN') return { groups: [], skipped: [] };
   if (addressType !== 'IPv4' && addressType !== 'IPv6') invalid('invalid-address-type', `addressType ${show(addressType)} is not IPv4, IPv6 or FQDN`);
@@ -162,7 +163,7 @@ export function readEndpointSlice(obj: KubeObject): EndpointReading {
 /** Legacy Endpoints: one group per subset and family; addresses are ready, notReadyAddresses are not serving. */
 export function readEndpoints(obj: KubeObject): EndpointReading {
   const { namespace, name } = objectNames(obj);
-  if (!isDNS1035Label(name)) invalid('invalid-name', `metadata.name ${show(name)} is not a valid Service name`);
+  if (!isDNS1123Label(name)) invalid('invalid-name', `metadata.name ${show(name)} is not a valid Service name`);
   const subsets = obj.subsets ?? [];
   if (!Array.isArray(subsets)) invalid('invalid-subsets', 'subsets is not a list');
   const groups: EndpointGroup[] = [];

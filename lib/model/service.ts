@@ -2,7 +2,7 @@
 import { LB_ALGORITHM_ANNOTATION, type KubeObject } from '../objects/objects.ts';
 import { parseCIDR, parseIP, type ParsedCIDR, type ParsedIP } from './ip.ts';
 import { invalid } from './problems.ts';
-import { isDNS1035Label, isDNS1123Label, isPort, isPortName, parseProtocol, show, type Protocol } from './validate.ts';
+import { isDNS1123Label, isPort, isPortName, parseProtocol, show, type Protocol } from './validate.ts';
 
 export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
 export type LbAlgorithm = 'maglev' | 'random';
@@ -36,7 +36,9 @@ export type ServiceReading = { program: ServiceDef } | { ignore: string };
 export function serviceName(obj: KubeObject): { namespace: string; name: string } {
   const { namespace, name } = obj.metadata ?? {};
   if (!isDNS1123Label(namespace)) invalid('invalid-namespace', `metadata.namespace ${show(namespace)} is not a valid namespace name`);
-  if (!isDNS1035Label(name)) invalid('invalid-name', `metadata.name ${show(name)} is not a valid Service name`);
+  // A DNS-1123 label, so it may start with a digit: Kubernetes 1.34's RelaxedServiceNameValidation
+  // lets the API server take such names, and a proxy that refused them would drop those Services.
+  if (!isDNS1123Label(name)) invalid('invalid-name', `metadata.name ${show(name)} is not a valid Service name`);
   return { namespace, name };
 }
 
