@@ -1,0 +1,90 @@
+// The Maglev packet tests' cluster: lab's two nodes, five pods behind one LoadBalancer service with
+// sluice.dev/lb-algorithm: maglev, rendered for node1 and for node2 as each node's sluice would.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../../lib/config/kube-proxy-config.ts';
+import { recordingLogger } from '../../../lib/log.ts';
+import { loadManifests } from '../../../lib/manifests/load.ts';
+import { planFromStore, renderStore } from '../../../lib/render.ts';
+import type { PodSpec } from '../../../lab/lab.ts';
+import { podAddresses } from '../../../lab/topology.ts';
+
+export const PODS: PodSpec[] = [
+  { name: 'pa1', node: 'node1', index: 11 }, { name: 'pa2', node: 'node1', index: 12 },
+  { name: 'pb1', node: 'node2', index: 11 }, { name: 'pb2', node: 'node2', index: 12 }, { name: 'pb3', node: 'node2', index: 13 },
+];
+export const ECHO_PORT = 9376;
+export const LB_IP = '198.51.100.7';
+export const NODE_PORT = 30701;
+export const SERVICE_PORT = 80;
+
+const NODES = `
+apiVersion: v1
+kind: Node
+metadata: { name: node1 }
+spec: { podCIDRs: ["10.244.1.0/24"] }
+status: { addresses: [{ type: InternalIP, address: 172.30.0.1 }] }
+---
+apiVersion: v1
+kind: Node
+metadata: { name: node2 }
+spec: { podCIDRs: ["10.244.2.0/24"] }
+status: { addresses: [{ type: InternalIP, address: 172.30.0.2 }] }
+`;
+
+function service(proto: 'TCP' | 'UDP', pods: PodSpec[]): string {
+  const name = `hashed-${proto.toLowerCase()}`;
+  const endpoints = pods.map((p) => `  - { addresses: [${podAddresses(p.node, p.index).ipv4}], nodeName: ${p.node} }`).join('\n');
+  return `
+apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: lab, annotations: { sluice.dev/lb-algorithm: maglev } }
+spec:
+  type: LoadBalancer
+  clusterIP: 10.96.7.${proto === 'TCP' ? 1 : 2}
+  ports: [{ protocol: ${proto}, port: ${SERVICE_PORT}, targetPort: ${ECHO_PORT}, nodePort: ${NODE_PORT} }]
+status: { loadBalancer: { ingress: [{ ip: ${LB_IP} }] } }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ${name}-1, namespace: lab, labels: { kubernetes.io/service-name: ${name} } }
+addressType: IPv4
+ports: [{ port: ${ECHO_PORT}, protocol: ${proto} }]
+endpoints:
+${endpoints}
+`;
+}
+
+const CONFIG = { apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', clusterCIDR: '10.244.0.0/16' };
+
+export interface Rendered {
+  script: string;
+  /** The Maglev map of a protocol's service as planned: slot -> pod name. */
+  slots: Record<'tcp' | 'udp', string[]>;
+  tableSize: number;
+}
+
+/** Both services (TCP and UDP, same endpoints) rendered for one node. */
+export function renderFor(node: 'node1' | 'node2', pods: PodSpec[]): Rendered {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-maglev-'));
+  try {
+    writeFileSync(join(dir, 'cluster.yaml'), [NODES, service('TCP', pods), service('UDP', pods)].join('---\n'));
+    const config = parseConfig(CONFIG, (m) => { throw new Error(m); });
+    const { store } = loadManifests(dir);
+    const log = recordingLogger();
+    const script = renderStore(store, config, node, log);
+    const warnings = log.lines.filter((l) => l.level === 'warn');
+    if (warnings.length) throw new Error(`render for ${node}: ${warnings.map((w) => w.msg).join('; ')}`);
+    const table = planFromStore(store, config, node).ruleset.tables.find((t) => t.family === 'ip')!;
+    const podAt = new Map(PODS.map((p) => [podAddresses(p.node, p.index).ipv4, p.name]));
+    const slotsOf = (proto: 'tcp' | 'udp') => {
+      const map = table.endpointMaps.find((m) => m.name === `mgc/lab/hashed-${proto}/${proto}/${SERVICE_PORT}`);
+      if (!map) throw new Error(`no Maglev map for ${proto} in the plan for ${node}`);
+      return map.elements.map((e) => podAt.get(String(e.value![0]))!);
+    };
+    return { script, slots: { tcp: slotsOf('tcp'), udp: slotsOf('udp') }, tableSize: config.loadBalancing.tableSize };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
