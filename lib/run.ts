@@ -29,6 +29,8 @@ export interface RunOptions {
   /** Manifests to watch instead of a cluster. */
   from?: string;
   kubeconfig?: string;
+  /** Also watch v1 Endpoints (`--watch-endpoints`; needs deploy/rbac-endpoints.yaml). */
+  watchEndpoints?: boolean;
   nft?: NftRunner;
   /** Deletes stale UDP conntrack entries (default: the conntrack tool, if installed). Given along with
    * `nft` when the rules live in another network namespace, so that the entries are deleted there too. */
@@ -118,6 +120,9 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
       source = new ClusterSource({
         kubeConfig, nodeName: o.nodeName, logger: log,
         onRestart: (kind) => metrics.informerRestartsTotal.inc({ kind }),
+        watchEndpoints: o.watchEndpoints,
+        // Read here once lib/config has it (kube-proxy's serviceProxyName); absent, it is undefined.
+        serviceProxyName: (config as { serviceProxyName?: string }).serviceProxyName,
       });
     }
     loop.start();

@@ -132,44 +132,56 @@ describe('deploy manifests', () => {
   });
 
   describe('RBAC', () => {
-    type Use = { group: string; resource: string; verbs: string[] };
+    type Use = { group: string; resource: string; verbs: string[]; flag?: string };
     const apiUse: Use[] = JSON.parse(read('api-use.json'));
     const triples = (rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[]) =>
       new Set(rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}/${v}`)))));
-    const wanted = triples(apiUse.map((u) => ({ apiGroups: [u.group], resources: [u.resource], verbs: u.verbs })));
+    const usesOf = (uses: Use[]) => triples(uses.map((u) => ({ apiGroups: [u.group], resources: [u.resource], verbs: u.verbs })));
+    // Always needed: rbac.yaml. Needed only with a flag: rbac-endpoints.yaml.
+    const wanted = usesOf(apiUse.filter((u) => u.flag === undefined));
+    const flagged = usesOf(apiUse.filter((u) => u.flag === '--watch-endpoints'));
     const role = () => only('rbac.yaml', 'ClusterRole');
+    const endpointsRole = () => only('rbac-endpoints.yaml', 'ClusterRole');
 
     // What the code calls is checked against api-use.json in test/k8s/events.test.ts.
-    test('api-use.json lists what the brief asks for', () => {
+    test('api-use.json lists what the brief asks for: v1 Endpoints only with --watch-endpoints', () => {
       expect([...wanted].sort()).toEqual([
-        '/endpoints/list', '/endpoints/watch',
         '/events/create',
         '/nodes/list', '/nodes/watch',
         '/services/list', '/services/watch',
         'discovery.k8s.io/endpointslices/list', 'discovery.k8s.io/endpointslices/watch',
         'networking.k8s.io/servicecidrs/list', 'networking.k8s.io/servicecidrs/watch',
       ]);
+      expect([...flagged].sort()).toEqual(['/endpoints/list', '/endpoints/watch']);
+      expect(apiUse.filter((u) => u.flag !== undefined && u.flag !== '--watch-endpoints')).toEqual([]);
     });
 
-    test('the ClusterRole grants nothing that api-use.json does not list', () => {
-      const granted = triples(role().rules);
-      expect([...granted].filter((t) => !wanted.has(t))).toEqual([]);
-      for (const r of role().rules) {
-        expect(r.resourceNames).toBeUndefined();
-        expect(r.nonResourceURLs).toBeUndefined();
-        for (const field of ['apiGroups', 'resources', 'verbs']) expect(r[field]).not.toContain('*');
+    test.each([
+      ['rbac.yaml', () => role(), () => wanted],
+      ['rbac-endpoints.yaml', () => endpointsRole(), () => flagged],
+    ] as const)('the ClusterRole of %s grants exactly its part of api-use.json', (_name, r, uses) => {
+      const granted = triples(r().rules);
+      expect([...granted].filter((t) => !uses().has(t))).toEqual([]);
+      expect([...uses()].filter((t) => !granted.has(t))).toEqual([]);
+      for (const rule of r().rules) {
+        expect(rule.resourceNames).toBeUndefined();
+        expect(rule.nonResourceURLs).toBeUndefined();
+        for (const field of ['apiGroups', 'resources', 'verbs']) expect(rule[field]).not.toContain('*');
       }
     });
 
-    test('the ClusterRole grants everything api-use.json lists', () => {
-      const granted = triples(role().rules);
-      expect([...wanted].filter((t) => !granted.has(t))).toEqual([]);
+    test('rbac-endpoints.yaml has only fields the Kubernetes API defines', () => {
+      const typed = loadAllYaml(read('rbac-endpoints.yaml')).filter((d) => d != null);
+      expect(typed.map((d) => load(dumpYaml(d)))).toEqual(docs('rbac-endpoints.yaml'));
     });
 
-    test('the binding gives the role to the DaemonSet\'s service account', () => {
-      const binding = only('rbac.yaml', 'ClusterRoleBinding');
+    test.each([
+      ['rbac.yaml', () => role()],
+      ['rbac-endpoints.yaml', () => endpointsRole()],
+    ] as const)('the binding of %s gives the role to the DaemonSet\'s service account', (name, r) => {
+      const binding = only(name, 'ClusterRoleBinding');
       const sa = only('rbac.yaml', 'ServiceAccount');
-      expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role().metadata.name });
+      expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: r().metadata.name });
       expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
     });
   });

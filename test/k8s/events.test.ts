@@ -62,17 +62,21 @@ function verbOf(r: { method: string; path: string; watch: boolean }): string {
   return `${group}/${m[2]} ${verb}`;
 }
 
-test('the code calls exactly the API verbs deploy/api-use.json (and so the ClusterRole) grants', async () => {
+test.each([
+  ['by default', false],
+  ['with watchEndpoints', true],
+])('the code calls exactly the API verbs deploy/api-use.json (and so the ClusterRoles) grant, %s', async (_what, watchEndpoints) => {
   server = await FakeApiServer.start();
   dir = mkdtempSync(join(tmpdir(), 'sluice-events-'));
   const kubeconfig = join(dir, 'kubeconfig');
   server.writeKubeconfig(kubeconfig);
   server.apply(svc('bad', 70000));
-  proxy = await runProxy({ config: { ...DEFAULT_CONFIG, minSyncPeriodMs: 10 }, nodeName: 'node-a', log: recordingLogger(), kubeconfig, nft: new FakeNft(), serve: false });
+  proxy = await runProxy({ config: { ...DEFAULT_CONFIG, minSyncPeriodMs: 10 }, nodeName: 'node-a', log: recordingLogger(), kubeconfig, nft: new FakeNft(), serve: false, watchEndpoints });
   await eventually(() => expect(server.events).toHaveLength(1));
-  await eventually(() => expect(server.requests.filter((r) => r.watch).length).toBeGreaterThanOrEqual(5));
+  await eventually(() => expect(server.requests.filter((r) => r.watch).length).toBeGreaterThanOrEqual(watchEndpoints ? 5 : 4));
   const used = new Set(server.requests.map(verbOf));
-  const granted = new Set((JSON.parse(readFileSync(new URL('../../deploy/api-use.json', import.meta.url), 'utf8')) as { group: string; resource: string; verbs: string[] }[])
+  const uses = JSON.parse(readFileSync(new URL('../../deploy/api-use.json', import.meta.url), 'utf8')) as { group: string; resource: string; verbs: string[]; flag?: string }[];
+  const granted = new Set(uses.filter((u) => u.flag === undefined || (watchEndpoints && u.flag === '--watch-endpoints'))
     .flatMap((g) => g.verbs.map((v) => `${g.group}/${g.resource} ${v}`)));
   expect([...used].sort()).toEqual([...granted].sort());
 });
