@@ -7,7 +7,7 @@ import { createLab, labAvailable, type Lab } from '../../lab/lab.ts';
 import { run } from '../../lab/run.ts';
 import { scriptInNamespace } from '../../lab/scripts.ts';
 import { MAGLEV_SEED } from '../../lib/plan/maglev-map.ts';
-import { ECHO_PORT, LB_IP, NODE_PORT, PODS, renderFor, SERVICE_PORT, type Rendered } from './maglev/cluster.ts';
+import { ECHO_PORT, LB_IP, LB_IP6, NODE_PORT, PODS, renderFor, SERVICE_PORT, type Rendered } from './maglev/cluster.ts';
 import { kernelSlot } from './maglev/kernel-jhash.ts';
 
 const available = await labAvailable();
@@ -16,12 +16,13 @@ if (!available.ok) console.log(`skipped: Maglev packet tests need the lab (${ava
 
 const PROBER = new URL('./maglev/prober.ts', import.meta.url).pathname;
 const CLIENT = '172.30.0.100';
+const CLIENT6 = 'fd00:30::100';
 type Flows = Record<string, string | null>;
 
 maybe('Maglev through two nodes', () => {
   let lab: Lab;
   beforeAll(async () => {
-    lab = await createLab({ pods: PODS, tcpPorts: [ECHO_PORT], udpPorts: [ECHO_PORT], extraRoutes: [`${LB_IP}/32`] });
+    lab = await createLab({ pods: PODS, tcpPorts: [ECHO_PORT], udpPorts: [ECHO_PORT], extraRoutes: [`${LB_IP}/32`, `${LB_IP6}/128`] });
   }, 60_000);
   afterAll(async () => { await lab?.destroy(); });
 
@@ -38,8 +39,11 @@ maybe('Maglev through two nodes', () => {
 
   /** The client's route to the load-balancer IP: which node the "routers" send it to. */
   async function routeVia(node: 'node1' | 'node2') {
-    const r = await lab.exec(lab.client.ns, 'ip', ['route', 'replace', `${LB_IP}/32`, 'via', node === 'node1' ? lab.node1.ipv4 : lab.node2.ipv4]);
-    if (r.exitCode !== 0) throw new Error(r.stderr);
+    const n = node === 'node1' ? lab.node1 : lab.node2;
+    for (const args of [['route', 'replace', `${LB_IP}/32`, 'via', n.ipv4], ['-6', 'route', 'replace', `${LB_IP6}/128`, 'via', n.ipv6]]) {
+      const r = await lab.exec(lab.client.ns, 'ip', args);
+      if (r.exitCode !== 0) throw new Error(r.stderr);
+    }
   }
 
   async function probe(proto: 'tcp' | 'udp', host: string, port: number, sports: string): Promise<Flows> {
@@ -49,8 +53,8 @@ maybe('Maglev through two nodes', () => {
     return JSON.parse(r.stdout) as Flows;
   }
 
-  const predicted = (rendered: Rendered, proto: 'tcp' | 'udp', flows: Flows): Flows =>
-    Object.fromEntries(Object.keys(flows).map((p) => [p, rendered.slots[proto][kernelSlot(CLIENT, Number(p), rendered.tableSize, Number(MAGLEV_SEED))]]));
+  const predicted = (rendered: Rendered, proto: 'tcp' | 'udp' | 'tcp6', flows: Flows): Flows =>
+    Object.fromEntries(Object.keys(flows).map((p) => [p, rendered.slots[proto][kernelSlot(proto === 'tcp6' ? CLIENT6 : CLIENT, Number(p), rendered.tableSize, Number(MAGLEV_SEED))]]));
 
   test('both nodes plan the same table for the same endpoints', async () => {
     const r = await load();
@@ -78,6 +82,24 @@ maybe('Maglev through two nodes', () => {
     for (const b of Object.values(viaNode1)) per.set(b!, (per.get(b!) ?? 0) + 1);
     expect([...per.keys()].sort()).toEqual(PODS.map((p) => p.name).sort());
     console.log(`maglev ${proto}: flows per endpoint of 150 ${JSON.stringify(Object.fromEntries([...per].sort()))}`);
+  }, 180_000);
+
+  test('IPv6: flows land on one endpoint through node1, node2 and both node ports, the one the IPv6 table says', async () => {
+    const r = await load();
+    const sports = '44000-44099';
+    await routeVia('node1');
+    const viaNode1 = await probe('tcp', LB_IP6, SERVICE_PORT, sports);
+    await routeVia('node2');
+    const viaNode2 = await probe('tcp', LB_IP6, SERVICE_PORT, sports);
+    const nodePort1 = await probe('tcp', lab.node1.ipv6, NODE_PORT, sports);
+    const nodePort2 = await probe('tcp', lab.node2.ipv6, NODE_PORT, sports);
+    await routeVia('node1');
+    expect(Object.values(viaNode1).filter((b) => b === null)).toEqual([]);
+    expect(viaNode2).toEqual(viaNode1);
+    expect(nodePort1).toEqual(viaNode1);
+    expect(nodePort2).toEqual(viaNode1);
+    expect(viaNode1).toEqual(predicted(r.node1, 'tcp6', viaNode1));
+    expect(new Set(Object.values(viaNode1))).toEqual(new Set(PODS.map((p) => p.name)));
   }, 180_000);
 
   test('one of five endpoints goes: its flows move, about a fifth of all flows; it comes back: every flow returns where it was', async () => {

@@ -16,6 +16,7 @@ export const PODS: PodSpec[] = [
 ];
 export const ECHO_PORT = 9376;
 export const LB_IP = '198.51.100.7';
+export const LB_IP6 = '2001:db8:1b::7';
 export const NODE_PORT = 30701;
 export const SERVICE_PORT = 80;
 
@@ -23,28 +24,30 @@ const NODES = `
 apiVersion: v1
 kind: Node
 metadata: { name: node1 }
-spec: { podCIDRs: ["10.244.1.0/24"] }
-status: { addresses: [{ type: InternalIP, address: 172.30.0.1 }] }
+spec: { podCIDRs: ["10.244.1.0/24", "fd00:244:1::/64"] }
+status: { addresses: [{ type: InternalIP, address: 172.30.0.1 }, { type: InternalIP, address: "fd00:30::1" }] }
 ---
 apiVersion: v1
 kind: Node
 metadata: { name: node2 }
-spec: { podCIDRs: ["10.244.2.0/24"] }
-status: { addresses: [{ type: InternalIP, address: 172.30.0.2 }] }
+spec: { podCIDRs: ["10.244.2.0/24", "fd00:244:2::/64"] }
+status: { addresses: [{ type: InternalIP, address: 172.30.0.2 }, { type: InternalIP, address: "fd00:30::2" }] }
 `;
 
+/** The TCP service is dual-stack (the same pods' IPv6 addresses), the UDP one IPv4 only. */
 function service(proto: 'TCP' | 'UDP', pods: PodSpec[]): string {
   const name = `hashed-${proto.toLowerCase()}`;
-  const endpoints = pods.map((p) => `  - { addresses: [${podAddresses(p.node, p.index).ipv4}], nodeName: ${p.node} }`).join('\n');
+  const endpoints = (family: 'ipv4' | 'ipv6') => pods.map((p) => `  - { addresses: ["${podAddresses(p.node, p.index)[family]}"], nodeName: ${p.node} }`).join('\n');
+  const dual = proto === 'TCP';
   return `
 apiVersion: v1
 kind: Service
 metadata: { name: ${name}, namespace: lab, annotations: { sluice.dev/lb-algorithm: maglev } }
 spec:
   type: LoadBalancer
-  clusterIP: 10.96.7.${proto === 'TCP' ? 1 : 2}
+  clusterIPs: [10.96.7.${proto === 'TCP' ? 1 : 2}${dual ? ', "fd00:96::7:1"' : ''}]
   ports: [{ protocol: ${proto}, port: ${SERVICE_PORT}, targetPort: ${ECHO_PORT}, nodePort: ${NODE_PORT} }]
-status: { loadBalancer: { ingress: [{ ip: ${LB_IP} }] } }
+status: { loadBalancer: { ingress: [{ ip: ${LB_IP} }${dual ? `, { ip: "${LB_IP6}" }` : ''}] } }
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
@@ -52,16 +55,24 @@ metadata: { name: ${name}-1, namespace: lab, labels: { kubernetes.io/service-nam
 addressType: IPv4
 ports: [{ port: ${ECHO_PORT}, protocol: ${proto} }]
 endpoints:
-${endpoints}
-`;
+${endpoints('ipv4')}
+${dual ? `---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ${name}-v6, namespace: lab, labels: { kubernetes.io/service-name: ${name} } }
+addressType: IPv6
+ports: [{ port: ${ECHO_PORT}, protocol: ${proto} }]
+endpoints:
+${endpoints('ipv6')}
+` : ''}`;
 }
 
-const CONFIG = { apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', clusterCIDR: '10.244.0.0/16' };
+const CONFIG = { apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', clusterCIDR: '10.244.0.0/16,fd00:244::/32' };
 
 export interface Rendered {
   script: string;
   /** The Maglev map of a protocol's service as planned: slot -> pod name. */
-  slots: Record<'tcp' | 'udp', string[]>;
+  slots: Record<'tcp' | 'udp' | 'tcp6', string[]>;
   tableSize: number;
 }
 
@@ -76,14 +87,15 @@ export function renderFor(node: 'node1' | 'node2', pods: PodSpec[]): Rendered {
     const script = renderStore(store, config, node, log);
     const warnings = log.lines.filter((l) => l.level === 'warn');
     if (warnings.length) throw new Error(`render for ${node}: ${warnings.map((w) => w.msg).join('; ')}`);
-    const table = planFromStore(store, config, node).ruleset.tables.find((t) => t.family === 'ip')!;
-    const podAt = new Map(PODS.map((p) => [podAddresses(p.node, p.index).ipv4, p.name]));
-    const slotsOf = (proto: 'tcp' | 'udp') => {
+    const tables = planFromStore(store, config, node).ruleset.tables;
+    const podAt = new Map(PODS.flatMap((p) => [[podAddresses(p.node, p.index).ipv4, p.name], [podAddresses(p.node, p.index).ipv6, p.name]]));
+    const slotsOf = (proto: 'tcp' | 'udp', family: 'ip' | 'ip6' = 'ip') => {
+      const table = tables.find((t) => t.family === family)!;
       const map = table.endpointMaps.find((m) => m.name === `mgc/lab/hashed-${proto}/${proto}/${SERVICE_PORT}`);
       if (!map) throw new Error(`no Maglev map for ${proto} in the plan for ${node}`);
       return map.elements.map((e) => podAt.get(String(e.value![0]))!);
     };
-    return { script, slots: { tcp: slotsOf('tcp'), udp: slotsOf('udp') }, tableSize: config.loadBalancing.tableSize };
+    return { script, slots: { tcp: slotsOf('tcp'), udp: slotsOf('udp'), tcp6: slotsOf('tcp', 'ip6') }, tableSize: config.loadBalancing.tableSize };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
