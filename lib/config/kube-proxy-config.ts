@@ -18,8 +18,9 @@ export interface ProxyConfig {
    * 1.33), what kube-apiserver's --service-cluster-ip-range says. Unused while ServiceCIDRs exist.
    */
   serviceCIDRs: ParsedCIDR[];
-  /** 'primary' stands for this node's InternalIPs. */
-  nodePortAddresses: ('primary' | ParsedCIDR)[];
+  /** 'primary' stands for this node's InternalIPs; 'localhost' (kube-proxy 1.37) serves TCP node ports on
+   * 127.0.0.1 and ::1 through a userspace proxy (lib/serve/localhost-nodeports.ts), never in the rules. */
+  nodePortAddresses: ('primary' | 'localhost' | ParsedCIDR)[];
   detectLocalMode: DetectLocalMode;
   bridgeInterface?: string;
   interfaceNamePrefix?: string;
@@ -111,8 +112,8 @@ export function parseConfig(doc: any, warn: (msg: string) => void): ProxyConfig 
   if (doc.nodePortAddresses !== undefined && doc.nodePortAddresses !== null) {
     if (!Array.isArray(doc.nodePortAddresses)) throw new ConfigError('nodePortAddresses', 'is not a list');
     c.nodePortAddresses = doc.nodePortAddresses.length === 0 ? ['primary'] : doc.nodePortAddresses.map((v: unknown, i: number) =>
-      v === 'primary' ? 'primary' : parseCIDR(v) ?? fail(`nodePortAddresses[${i}]`, `${show(v)} is neither a CIDR nor "primary"`));
-    const loopback = c.nodePortAddresses.filter((a): a is ParsedCIDR => a !== 'primary' && cidrContains(a, parseIP(a.family === 4 ? '127.0.0.1' : '::1')!));
+      v === 'primary' || v === 'localhost' ? v : parseCIDR(v) ?? fail(`nodePortAddresses[${i}]`, `${show(v)} is not a CIDR, "primary" or "localhost"`));
+    const loopback = c.nodePortAddresses.filter((a): a is ParsedCIDR => typeof a !== 'string' && cidrContains(a, parseIP(a.family === 4 ? '127.0.0.1' : '::1')!));
     if (loopback.length > 0) {
       warn(`nodePortAddresses ${loopback.map((a) => a.cidr).join(', ')} includes loopback: node ports are served on it without loopback, as in kube-proxy`);
     }

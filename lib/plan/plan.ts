@@ -71,6 +71,7 @@ function cachedPlan(sp: ServicePort, ctx: PlanContext): ServicePortPlan {
 function nodePortAddresses(model: ProxyModel, config: ProxyConfig, family: Family): string[] {
   const out = new Set<string>();
   for (const a of config.nodePortAddresses) {
+    if (a === 'localhost') continue; // the kernel never DNATs loopback: lib/serve/localhost-nodeports.ts serves it
     if (a === 'primary') {
       for (const ip of model.node.internalIPs) if (ip.includes(':') === (family === 6)) out.add(ip);
     } else if (a.family === family) {
