@@ -14,7 +14,7 @@ const USAGE = `usage: sluice <command> [flags]
 commands:
   render --from PATH [--config FILE] [--node NAME]
       print the nft script for the Services in PATH (manifest file or folder); touches nothing
-  run [--from PATH | --kubeconfig FILE] [--config FILE] [--node NAME]
+  run [--from PATH | --kubeconfig FILE] [--config FILE] [--node NAME] [--watch-endpoints] [--cleanup-kube-proxy]
       keep this node's rules equal to the cluster (or to the manifests in PATH, watched for changes)
   diff [--from PATH | --kubeconfig FILE] [--config FILE] [--node NAME]
       print the transaction a sync would send now, against the kernel's current tables; applies nothing
@@ -23,8 +23,9 @@ commands:
       or the reject or drop and why; --kernel checks it with a real packet in a scratch network namespace
   services [NAMESPACE[/NAME]] [--from PATH | --kubeconfig FILE] [--output text|json]
       every front of each service port, its endpoints and which traffic uses them, policies, what was skipped
-  cleanup
-      remove sluice's tables (ip sluice, ip6 sluice) and nothing else
+  cleanup [--kube-proxy]
+      remove sluice's tables (ip sluice, ip6 sluice) and nothing else; with --kube-proxy, remove instead
+      kube-proxy's leftovers (its nftables tables, KUBE-* iptables chains and the jumps to them, IPVS state)
   help
       this text
 
@@ -38,6 +39,8 @@ flags:
   --to, --src, --via  trace: destination (IPv6 as [IP]:PORT/PROTO, tcp by default), source, where the packet enters
   --output FMT        trace, services: text or json (default text)
   --kernel            trace: also send the packet through the kernel and say whether it agrees
+  --watch-endpoints   run: also watch v1 Endpoints (needs deploy/rbac-endpoints.yaml)
+  --cleanup-kube-proxy  run: remove kube-proxy's leftovers after the first sync (they are always reported)
 `;
 
 function usageError(message: string): never {
@@ -82,6 +85,9 @@ async function main(argv: string[]): Promise<number> {
         via: { type: 'string' },
         output: { type: 'string' },
         kernel: { type: 'boolean' },
+        'watch-endpoints': { type: 'boolean' },
+        'cleanup-kube-proxy': { type: 'boolean' },
+        'kube-proxy': { type: 'boolean' },
       },
       allowPositionals: command === 'services',
       strict: true,
@@ -129,7 +135,12 @@ async function main(argv: string[]): Promise<number> {
         process.once('SIGINT', () => resolve('SIGINT'));
       });
       const { runProxy } = await import('../lib/run.ts');
-      const proxy = await runProxy({ config, nodeName, log, from: flags.from, kubeconfig: flags.kubeconfig });
+      const { localTools } = await import('../lib/migration/exec.ts');
+      const proxy = await runProxy({
+        config, nodeName, log, from: flags.from, kubeconfig: flags.kubeconfig,
+        watchEndpoints: flags['watch-endpoints'] ?? false,
+        kubeProxyLeftovers: { tools: localTools(), remove: flags['cleanup-kube-proxy'] ?? false },
+      });
       const signal = await signalled;
       log.info('stopping; the rules stay in place', { signal });
       await proxy.stop();
@@ -167,6 +178,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'cleanup': {
+      if (flags['kube-proxy']) {
+        const { cleanupKubeProxy } = await import('../lib/migration/command.ts');
+        const { localTools } = await import('../lib/migration/exec.ts');
+        return cleanupKubeProxy(localTools(), log);
+      }
       const { cleanup } = await import('../lib/run.ts');
       const { execNft } = await import('../lib/nft/runner.ts');
       await cleanup(execNft(), log);

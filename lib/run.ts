@@ -10,6 +10,8 @@ import type { Problem, ProxyModel } from './model/types.ts';
 import { categorizeEndpoints } from './model/categorize.ts';
 import { checkRequirements } from './nft/requirements.ts';
 import { execNft, type NftRunner } from './nft/runner.ts';
+import { checkKubeProxyLeftovers, type NodeEvent } from './migration/at-start.ts';
+import { localTools, type Tools } from './migration/exec.ts';
 import { renderCleanup } from './nft/templates.ts';
 import { createHealthCheckNodePorts, type HealthCheckService } from './serve/healthcheck-nodeports.ts';
 import { createProxyHealth, healthTimeoutFor, startHealthServer } from './serve/health.ts';
@@ -39,6 +41,12 @@ export interface RunOptions {
   healthCheckAddresses?: string[];
   /** Serve health, metrics and health-check node ports (default true). */
   serve?: boolean;
+  /**
+   * kube-proxy's leftovers (lib/migration): looked for and reported at start, and with `remove`
+   * removed after the first sync. Default: looked for with the node's tools, unless `nft` is given
+   * (the rules are somewhere else then, as in tests); false: not looked for.
+   */
+  kubeProxyLeftovers?: { tools: Tools; remove: boolean } | false;
 }
 
 export interface RunningProxy {
@@ -96,12 +104,15 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
   if (!conntrack) log.warn('conntrack not found: stale UDP conntrack entries will not be cleared');
 
   let onProblem: ((p: Problem) => void) | undefined;
+  let afterFirstSync: (() => Promise<void>) | undefined; // removes kube-proxy's leftovers when asked
+  let nodeEvent: NodeEvent | undefined;
   const loop = new SyncLoop({
     store, config, nodeName: o.nodeName, nft: o.nft ?? execNft(), log, metrics, health, conntrack,
     onProblem: (p) => onProblem?.(p),
     onInLine: (model, ruleset) => {
       applied = { model, ruleset };
       void healthChecks?.sync(healthCheckPorts(model));
+      void afterFirstSync?.();
     },
   });
 
@@ -113,10 +124,11 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
       // Imported here so that running from manifests never loads the Kubernetes client.
       const { ClusterSource } = await import('./k8s/cluster-source.ts');
       const { loadKubeConfig } = await import('./k8s/kubeconfig.ts');
-      const { serviceEvents } = await import('./k8s/events.ts');
+      const { serviceEvents, nodeEvents } = await import('./k8s/events.ts');
       const kubeConfig = loadKubeConfig(o.kubeconfig);
       const events = serviceEvents(kubeConfig, o.nodeName, log);
       onProblem = (p) => void events.problem(p);
+      nodeEvent = nodeEvents(kubeConfig, o.nodeName, log);
       source = new ClusterSource({
         kubeConfig, nodeName: o.nodeName, logger: log,
         onRestart: (kind) => metrics.informerRestartsTotal.inc({ kind }),
@@ -125,6 +137,8 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
         serviceProxyName: (config as { serviceProxyName?: string }).serviceProxyName,
       });
     }
+    const leftovers = o.kubeProxyLeftovers ?? (o.nft ? false : { tools: localTools(), remove: false });
+    if (leftovers) afterFirstSync = await checkKubeProxyLeftovers({ ...leftovers, log, gauge: metrics.kubeProxyLeftovers, nodeEvent });
     loop.start();
     await source.start(store);
   } catch (e) {

@@ -44,3 +44,34 @@ export function serviceEvents(kc: KubeConfig, nodeName: string, log: Pick<Logger
     },
   };
 }
+
+export type NodeEventType = 'Normal' | 'Warning';
+
+/**
+ * Events about this node itself (kube-proxy's leftovers), on the Node as kube-proxy records its own:
+ * in the default namespace, the node's name standing for its uid.
+ */
+export function nodeEvents(kc: KubeConfig, nodeName: string, log: Pick<Logger, 'warn'>, now: () => Date = () => new Date()) {
+  const api = kc.makeApiClient(CoreV1Api);
+  return async (type: NodeEventType, reason: string, message: string): Promise<void> => {
+    const at = now();
+    try {
+      await api.createNamespacedEvent({
+        namespace: 'default',
+        body: {
+          metadata: { generateName: `${nodeName}.`, namespace: 'default' },
+          involvedObject: { apiVersion: 'v1', kind: 'Node', name: nodeName, uid: nodeName },
+          reason, message, type,
+          source: { component: 'sluice', host: nodeName },
+          reportingComponent: 'sluice',
+          reportingInstance: nodeName,
+          firstTimestamp: at,
+          lastTimestamp: at,
+          count: 1,
+        },
+      });
+    } catch (e) {
+      log.warn('could not record an event', { node: nodeName, reason, error: (e as Error).message });
+    }
+  };
+}

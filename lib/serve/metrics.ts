@@ -68,6 +68,8 @@ export interface SluiceMetrics {
   transactionLines: Histogram<'sync'>;
   /** Watches restarted (expired, dropped or failed) by object kind. */
   informerRestartsTotal: Counter<'kind'>;
+  /** What kube-proxy left on this node (tables, chains, IPVS state), by kind, as last looked at (lib/migration). */
+  kubeProxyLeftovers: Gauge<'kind'>;
   /** Objects currently left out of the ruleset, by kind and reason; set whole with setObjectsSkipped. */
   objectsSkipped: Gauge<'kind' | 'reason'>;
   /** Replaces objectsSkipped with these counts: reasons not listed drop to absent. */
@@ -139,6 +141,7 @@ export function createMetrics(opts: MetricsOptions = {}): SluiceMetrics {
     endpointsProgrammed: gauge('sluice_endpoints_programmed', 'Endpoints in the nftables ruleset last written'),
     transactionLines: histogram('sluice_transaction_lines', 'Lines of each nft transaction written', TRANSACTION_LINES_BUCKETS, ['sync']),
     informerRestartsTotal: counter('sluice_informer_restarts_total', 'Watches restarted, by object kind', ['kind']),
+    kubeProxyLeftovers: gauge('sluice_kube_proxy_leftovers', 'kube-proxy\'s leftovers on this node (nftables tables, iptables chains, IPVS interface, virtual servers, ipsets), by kind', ['kind']),
     objectsSkipped: gauge('sluice_objects_skipped', 'Objects currently left out of the ruleset, by kind and reason', ['kind', 'reason']),
     setObjectsSkipped(counts) {
       m.objectsSkipped.reset();
