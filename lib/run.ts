@@ -14,6 +14,7 @@ import { checkKubeProxyLeftovers, type NodeEvent } from './migration/at-start.ts
 import { localTools, type Tools } from './migration/exec.ts';
 import { renderCleanup } from './nft/templates.ts';
 import { createHealthCheckNodePorts, type HealthCheckService } from './serve/healthcheck-nodeports.ts';
+import { createLocalhostNodePorts, localhostNodePorts } from './serve/localhost-nodeports.ts';
 import { createProxyHealth, healthTimeoutFor, startHealthServer } from './serve/health.ts';
 import type { Serving } from './serve/http.ts';
 import { startMetricsServer, type InspectViews } from './serve/metrics-server.ts';
@@ -96,6 +97,8 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
     rules: () => (applied ? renderRuleset(applied.ruleset) : undefined),
   };
   const healthChecks = serve ? createHealthCheckNodePorts({ logger: log, addresses: o.healthCheckAddresses, proxyHealthy: () => health.healthy() }) : undefined;
+  // Opt-in, as in kube-proxy 1.37: only `localhost` in nodePortAddresses opens 127.0.0.1/::1 node ports.
+  const localhost = serve && config.nodePortAddresses.includes('localhost') ? createLocalhostNodePorts({ logger: log, metrics }) : undefined;
   if (serve) {
     servers.push(startHealthServer(health, parseHostPort(config.healthzBindAddress)!, { logger: log, counters: metrics }));
     servers.push(startMetricsServer(metrics.registry, parseHostPort(config.metricsBindAddress)!, { logger: log, views }));
@@ -112,6 +115,7 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
     onInLine: (model, ruleset) => {
       applied = { model, ruleset };
       void healthChecks?.sync(healthCheckPorts(model));
+      void localhost?.sync(localhostNodePorts(model));
       void afterFirstSync?.();
     },
   });
@@ -147,6 +151,7 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
     await source?.stop().catch(() => {});
     await loop.stop();
     await healthChecks?.close();
+    await localhost?.close();
     await Promise.all(servers.map((s) => s.close()));
     throw e;
   }
@@ -158,6 +163,7 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
       await source!.stop();
       await loop.stop();
       await healthChecks?.close();
+      await localhost?.close();
       await Promise.all(servers.map((s) => s.close()));
     },
   };

@@ -58,6 +58,10 @@ export interface SluiceMetrics {
   conntrackReconcilerSyncDuration: Histogram<'ip_family'>;
   /** Stale UDP conntrack entries the reconciler deleted. */
   conntrackReconcilerDeletedEntriesTotal: Counter<'ip_family'>;
+  /** Localhost node port listeners open (nodePortAddresses: localhost), kube-proxy 1.37's nftables localhost proxy. */
+  localhostNodePortListeners: Gauge<'ip_family'>;
+  /** Localhost node ports that could not be opened (the port is taken); each is tried again next sync. */
+  localhostNodePortListenerCreationFailuresTotal: Counter<'ip_family'>;
 
   // --- sluice's own ---
   /** Services in the ruleset last written. */
@@ -80,6 +84,10 @@ export interface SluiceMetrics {
   topologyFallbackServicePorts: Gauge<'ip_family' | 'reason'>;
   /** Sets both topology gauges from the service ports of one model (ports without hints may be left out). */
   setTopology(ports: Iterable<TopologyServicePort>): void;
+  /** Connections accepted on localhost node ports, by result: proxied, or endpoint-unreachable (closed). kube-proxy has no such count. */
+  localhostNodePortConnectionsTotal: Counter<'ip_family' | 'result'>;
+  /** Localhost node port connections being proxied now. */
+  localhostNodePortConnectionsActive: Gauge<'ip_family'>;
 }
 
 export interface MetricsOptions {
@@ -136,11 +144,15 @@ export function createMetrics(opts: MetricsOptions = {}): SluiceMetrics {
     proxyLivezTotal: counter('kubeproxy_proxy_livez_total', 'Cumulative proxy livez HTTP status', ['code']),
     conntrackReconcilerSyncDuration: histogram('kubeproxy_conntrack_reconciler_sync_duration_seconds', 'ReconcileConntrackFlowsLatency latency in seconds', SYNC_DURATION_BUCKETS, ['ip_family']),
     conntrackReconcilerDeletedEntriesTotal: counter('kubeproxy_conntrack_reconciler_deleted_entries_total', 'Cumulative conntrack flows deleted by conntrack reconciler', ['ip_family']),
+    localhostNodePortListeners: gauge('kubeproxy_nftables_localhost_nodeport_listeners', 'Number of localhost NodePort proxy listeners', ['ip_family']),
+    localhostNodePortListenerCreationFailuresTotal: counter('kubeproxy_nftables_localhost_nodeport_listener_creation_failures_total', 'Cumulative failures to create localhost NodePort proxy listeners', ['ip_family']),
 
     servicesProgrammed: gauge('sluice_services_programmed', 'Services in the nftables ruleset last written'),
     endpointsProgrammed: gauge('sluice_endpoints_programmed', 'Endpoints in the nftables ruleset last written'),
     transactionLines: histogram('sluice_transaction_lines', 'Lines of each nft transaction written', TRANSACTION_LINES_BUCKETS, ['sync']),
     informerRestartsTotal: counter('sluice_informer_restarts_total', 'Watches restarted, by object kind', ['kind']),
+    localhostNodePortConnectionsTotal: counter('sluice_localhost_nodeport_connections_total', 'Connections accepted on localhost node ports, by result', ['ip_family', 'result']),
+    localhostNodePortConnectionsActive: gauge('sluice_localhost_nodeport_connections_active', 'Localhost node port connections being proxied', ['ip_family']),
     kubeProxyLeftovers: gauge('sluice_kube_proxy_leftovers', 'kube-proxy\'s leftovers on this node (nftables tables, iptables chains, IPVS interface, virtual servers, ipsets), by kind', ['kind']),
     objectsSkipped: gauge('sluice_objects_skipped', 'Objects currently left out of the ruleset, by kind and reason', ['kind', 'reason']),
     setObjectsSkipped(counts) {
@@ -175,6 +187,10 @@ export function createMetrics(opts: MetricsOptions = {}): SluiceMetrics {
     m.nftablesSyncFailuresTotal.inc({ ip_family }, 0);
     m.nftablesCleanupFailuresTotal.inc({ ip_family }, 0);
     for (const traffic_policy of ['internal', 'external'] satisfies TrafficPolicyScope[]) m.noLocalEndpoints.set({ ip_family, traffic_policy }, 0);
+    m.localhostNodePortListeners.set({ ip_family }, 0);
+    m.localhostNodePortListenerCreationFailuresTotal.inc({ ip_family }, 0);
+    m.localhostNodePortConnectionsActive.set({ ip_family }, 0);
+    for (const result of ['proxied', 'endpoint-unreachable']) m.localhostNodePortConnectionsTotal.inc({ ip_family, result }, 0);
   }
   m.setTopology([]);
   for (const sync of ['full', 'partial'] satisfies SyncKind[]) m.transactionLines.zero({ sync });
