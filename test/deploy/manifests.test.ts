@@ -94,11 +94,10 @@ describe('deploy manifests', () => {
       expect(c.readinessProbe.httpGet).toEqual({ path: '/healthz', port });
     });
 
-    test('gets NET_ADMIN and nothing else, unprivileged', () => {
+    test('is privileged, as kube-proxy, to write the conntrack sysctls; mounts no host path', () => {
       const sc = container().securityContext;
-      expect(sc.privileged).toBe(false);
-      expect(sc.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN'] });
-      expect(sc.allowPrivilegeEscalation).toBe(false);
+      expect(sc.privileged).toBe(true);
+      expect(sc.readOnlyRootFilesystem).toBe(true);
       const hostPaths = (daemonSet().spec.template.spec.volumes ?? []).filter((v: any) => v.hostPath);
       expect(hostPaths).toEqual([]); // no xtables.lock, no /lib/modules
     });
@@ -190,11 +189,11 @@ describe('deploy manifests', () => {
     const instructions = () =>
       read('Dockerfile').replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
 
-    test('builds on Node 26, the active LTS, with nftables, conntrack and iproute2 from apt', () => {
+    test('builds on Node 26, the active LTS, with nftables, conntrack, iproute2 and the kube-proxy clean-up tools from apt', () => {
       const lines = instructions();
       expect(lines[0]).toMatch(/^FROM node:26-/);
       const apt = lines.find((l) => l.startsWith('RUN') && l.includes('apt-get install'));
-      for (const pkg of ['nftables', 'conntrack', 'iproute2']) expect(apt).toMatch(new RegExp(`\\b${pkg}\\b`));
+      for (const pkg of ['nftables', 'conntrack', 'iproute2', 'iptables', 'ipset', 'ipvsadm']) expect(apt).toMatch(new RegExp(`\\b${pkg}\\b`));
     });
 
     test('installs production dependencies from the lockfile and runs cmd/sluice.ts run', () => {
