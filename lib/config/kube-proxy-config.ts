@@ -7,10 +7,20 @@ import { cidrContains, parseCIDR, parseIP, type ParsedCIDR } from '../model/ip.t
 import { isDNS1123Subdomain, show } from '../model/validate.ts';
 import { parseDuration } from './duration.ts';
 import { DEFAULT_LOAD_BALANCING, parseLoadBalancing, type LoadBalancing } from './load-balancing.ts';
+import { DEFAULT_CLIENT_CONNECTION, parseClientConnection, type ClientConnection } from './client-connection.ts';
+import { DEFAULT_CONNTRACK, parseConntrack, type ConntrackConfig } from './conntrack.ts';
+import { parseFeatureGates } from './feature-gates.ts';
+import { parseLogging, type LoggingConfig } from './logging.ts';
+import { DEFAULT_PROCESS_FIELDS, parseProcessFields, type ProcessFields } from './process-fields.ts';
+import { convertV1alpha2, V1ALPHA2 } from './v1alpha2.ts';
+
+export const V1ALPHA1 = 'kubeproxy.config.k8s.io/v1alpha1';
 
 export type DetectLocalMode = 'ClusterCIDR' | 'NodeCIDR' | 'BridgeInterface' | 'InterfaceNamePrefix';
 
-export interface ProxyConfig {
+export interface ProxyConfig extends ProcessFields {
+  /** The version the file was written in (v1alpha1 when there was no file). */
+  apiVersion: string;
   hostnameOverride?: string;
   clusterCIDRs: ParsedCIDR[];
   /**
@@ -30,11 +40,18 @@ export interface ProxyConfig {
   minSyncPeriodMs: number;
   healthzBindAddress: string;
   metricsBindAddress: string;
+  /** v1alpha1 conntrack, v1alpha2 linux.conntrack: applied to the node at start (lib/node-settings/). */
+  conntrack: ConntrackConfig;
+  clientConnection: ClientConnection;
+  logging: LoggingConfig;
+  featureGates: Record<string, boolean>;
   /** sluice's extension: how service chains pick an endpoint, random or Maglev (load-balancing.ts). */
   loadBalancing: LoadBalancing;
 }
 
 export const DEFAULT_CONFIG: ProxyConfig = {
+  ...DEFAULT_PROCESS_FIELDS,
+  apiVersion: V1ALPHA1,
   clusterCIDRs: [],
   serviceCIDRs: [],
   nodePortAddresses: ['primary'],
@@ -45,22 +62,30 @@ export const DEFAULT_CONFIG: ProxyConfig = {
   minSyncPeriodMs: 1_000,
   healthzBindAddress: '0.0.0.0:10256',
   metricsBindAddress: '127.0.0.1:10249',
+  conntrack: DEFAULT_CONNTRACK,
+  clientConnection: DEFAULT_CLIENT_CONNECTION,
+  logging: { verbosity: 0 },
+  featureGates: {},
   loadBalancing: DEFAULT_LOAD_BALANCING,
 };
 
 export class ConfigError extends Error {
   readonly field: string;
+  /** The message without the field. */
+  readonly detail: string;
   constructor(field: string, message: string) {
     super(`${field}: ${message}`);
     this.field = field;
+    this.detail = message;
   }
 }
 
 // Fields of KubeProxyConfiguration that sluice accepts without using (they belong to other modes or to kube-proxy's own process).
+// (bindAddress, conntrack, clientConnection... are read: process-fields.ts and the other parsers.)
 const KNOWN_UNUSED = new Set([
   'bindAddress', 'bindAddressHardFail', 'clientConnection', 'configSyncPeriod', 'conntrack', 'enableProfiling',
   'featureGates', 'iptables', 'ipvs', 'linux', 'logging', 'mode', 'oomScoreAdj', 'portRange',
-  'showHiddenMetricsForVersion', 'winkernel', 'windowsRunAsService',
+  'showHiddenMetricsForVersion', 'winkernel', 'windowsRunAsService', 'serviceProxyName',
 ]);
 const KNOWN_TOP = new Set([
   'apiVersion', 'kind', 'hostnameOverride', 'clusterCIDR', 'serviceCIDRs', 'nodePortAddresses', 'detectLocalMode', 'detectLocal',
@@ -87,8 +112,28 @@ export function loadConfigFile(path: string, warn: (msg: string) => void): Proxy
 
 export function parseConfig(doc: any, warn: (msg: string) => void): ProxyConfig {
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError('(document)', 'is not a KubeProxyConfiguration object');
-  if (doc.apiVersion !== 'kubeproxy.config.k8s.io/v1alpha1') throw new ConfigError('apiVersion', `${show(doc.apiVersion)} is not kubeproxy.config.k8s.io/v1alpha1`);
+  if (doc.apiVersion !== V1ALPHA1 && doc.apiVersion !== V1ALPHA2) throw new ConfigError('apiVersion', `${show(doc.apiVersion)} is not ${V1ALPHA1} or ${V1ALPHA2}`);
   if (doc.kind !== 'KubeProxyConfiguration') throw new ConfigError('kind', `${show(doc.kind)} is not KubeProxyConfiguration`);
+  if (doc.apiVersion === V1ALPHA1) return parseV1alpha1(doc, warn, {});
+  // v1alpha2 is read as the v1alpha1 document it converts to; errors name the v1alpha2 field.
+  const { doc: converted, renames } = convertV1alpha2(doc, warn, fail);
+  try {
+    return { ...parseV1alpha1(converted, warn, renames), apiVersion: V1ALPHA2 };
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(renamed(e.field, renames), e.detail);
+    throw e;
+  }
+}
+
+/** The field of the file a v1alpha1 field (or one inside it) came from. */
+function renamed(field: string, renames: Record<string, string>): string {
+  const from = Object.keys(renames).filter((k) => field === k || field.startsWith(k + '.') || field.startsWith(k + '['))
+    .sort((a, b) => b.length - a.length)[0];
+  return from === undefined ? field : renames[from] + field.slice(from.length);
+}
+
+function parseV1alpha1(doc: any, warn: (msg: string) => void, renames: Record<string, string>): ProxyConfig {
+  const at = (field: string) => renamed(field, renames);
   for (const k of Object.keys(doc)) if (!KNOWN_TOP.has(k)) warn(`config: unknown field ${show(k)} ignored`);
   if (doc.mode !== undefined && doc.mode !== '' && doc.mode !== 'nftables') warn(`config: mode ${show(doc.mode)} ignored: sluice always programs nftables`);
 
@@ -151,11 +196,20 @@ export function parseConfig(doc: any, warn: (msg: string) => void): ProxyConfig 
   if (c.syncPeriodMs <= 0) throw new ConfigError('nftables.syncPeriod', 'must be greater than 0');
   if (c.minSyncPeriodMs > c.syncPeriodMs) throw new ConfigError('nftables.minSyncPeriod', 'must not exceed syncPeriod');
   c.loadBalancing = parseLoadBalancing(doc.loadBalancing, warn, fail);
-  for (const field of ['healthzBindAddress', 'metricsBindAddress'] as const) {
+  Object.assign(c, parseProcessFields(doc, warn, fail, at));
+  c.conntrack = parseConntrack(doc.conntrack, at('conntrack'), warn, fail);
+  c.clientConnection = parseClientConnection(doc.clientConnection, warn, fail);
+  c.logging = parseLogging(doc.logging, warn, fail);
+  c.featureGates = parseFeatureGates(doc.featureGates, 'featureGates', warn, fail);
+  // As kube-proxy's defaults: IPv6 addresses when bindAddress is IPv6, and a port appended when missing.
+  const v6 = c.bindAddress !== '' ? c.bindAddress.split(',')[0].includes(':') : String(doc.bindAddress ?? '').includes(':');
+  if (v6) Object.assign(c, { healthzBindAddress: '[::]:10256', metricsBindAddress: '[::1]:10249' });
+  for (const [field, port] of [['healthzBindAddress', 10256], ['metricsBindAddress', 10249]] as const) {
     const v = doc[field];
     if (v === undefined || v === '') continue;
-    if (parseHostPort(v) === undefined) throw new ConfigError(field, `${show(v)} is not an address:port`);
-    c[field] = v;
+    const withPort = typeof v === 'string' && parseIP(v) ? (v.includes(':') ? `[${v}]:${port}` : `${v}:${port}`) : v;
+    if (parseHostPort(withPort) === undefined) throw new ConfigError(at(field), `${show(v)} is not an address:port`);
+    c[field] = withPort;
   }
   return c;
 }
@@ -163,11 +217,12 @@ export function parseConfig(doc: any, warn: (msg: string) => void): ProxyConfig 
 /** "0.0.0.0:10256", "[::]:10256" or "127.0.0.1:0" into host and port. */
 export function parseHostPort(v: unknown): { host: string; port: number } | undefined {
   if (typeof v !== 'string') return undefined;
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):([0-9]{1,5})$/.exec(v);
+  // ":10256" (an empty host, as Go's net.Listen takes it) is every address: what v1alpha2's 0.0.0.0/0 and ::/0 convert to.
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):([0-9]{1,5})$/.exec(v);
   if (!m) return undefined;
   const host = m[1] ?? m[2];
   const port = Number(m[3]);
-  if (!parseIP(host) || port > 65535) return undefined;
+  if ((host !== '' && !parseIP(host)) || port > 65535) return undefined;
   return { host, port };
 }
 
