@@ -31,7 +31,7 @@ export function reportModel(model: ProxyModel, config: ProxyConfig, log: Logger)
 }
 
 export function planFromStore(store: ObjectStore, config: ProxyConfig, nodeName: string): { model: ProxyModel; ruleset: Ruleset } {
-  const model = buildModel(store.objects(), nodeName, { configServiceCIDRs: config.serviceCIDRs });
+  const model = buildModel(store.objects(), nodeName, { configServiceCIDRs: config.serviceCIDRs, serviceProxyName: config.serviceProxyName });
   return { model, ruleset: planRuleset(model, config) };
 }
 

@@ -19,7 +19,7 @@ export function parseServiceFilter(arg: string | undefined): ServiceFilter | und
 
 export async function servicesCommand(o: { config: ProxyConfig; nodeName: string; log: Logger; from?: string; kubeconfig?: string; filter?: ServiceFilter; output: 'text' | 'json' }): Promise<string> {
   const store = await loadStore(o);
-  const model = buildModel(store.objects(), o.nodeName, { configServiceCIDRs: o.config.serviceCIDRs });
+  const model = buildModel(store.objects(), o.nodeName, { configServiceCIDRs: o.config.serviceCIDRs, serviceProxyName: o.config.serviceProxyName });
   const view = servicesView(model, o.filter);
   return o.output === 'json' ? JSON.stringify(view, null, 2) + '\n' : servicesText(view);
 }

@@ -16,6 +16,8 @@ import { show } from './validate.ts';
 export interface BuildOptions {
   /** The configuration's serviceCIDRs: the model's when no valid ServiceCIDR object exists. */
   configServiceCIDRs?: readonly ParsedCIDR[];
+  /** The configuration's serviceProxyName: which Services this proxy serves (service.ts notOurs). */
+  serviceProxyName?: string;
 }
 
 // Objects are replaced, never changed in place, so a reading can be kept for as long as its object lives.
@@ -76,7 +78,8 @@ export function buildModel(objects: ObjectSet, nodeName: string, options: BuildO
 
   const defs: ServiceDef[] = [];
   for (const s of objects.services) {
-    const r = read<ServiceReading>(s, readService);
+    // Readings are cached per object: one process has one serviceProxyName.
+    const r = read<ServiceReading>(s, (o) => readService(o, options.serviceProxyName));
     if (r && 'program' in r) defs.push(r.program);
     if (r && 'program' in r) for (const f of r.program.ignored) problems.add('Service', describe(s), f.reason, f.message);
   }

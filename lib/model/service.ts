@@ -42,12 +42,25 @@ export function serviceName(obj: KubeObject): { namespace: string; name: string 
   return { namespace, name };
 }
 
+/**
+ * Why this proxy leaves a Service to another, or undefined when it serves it. Without a
+ * serviceProxyName, as kube-proxy: Services without the label. With one (sluice's configuration
+ * serviceProxyName, as Cilium and Antrea offer): exactly the Services labelled with that name.
+ */
+export function notOurs(labels: Record<string, unknown>, serviceProxyName?: string): string | undefined {
+  const value = labels[SERVICE_PROXY_NAME_LABEL];
+  if (serviceProxyName === undefined) return SERVICE_PROXY_NAME_LABEL in labels ? `labelled ${SERVICE_PROXY_NAME_LABEL}` : undefined;
+  if (value === serviceProxyName) return undefined;
+  return SERVICE_PROXY_NAME_LABEL in labels ? `labelled ${SERVICE_PROXY_NAME_LABEL}=${show(value)}, not ${show(serviceProxyName)}` : `not labelled ${SERVICE_PROXY_NAME_LABEL}=${show(serviceProxyName)}`;
+}
+
 /** Throws InvalidObject for an invalid Service; returns `ignore` for services that by design get no rules. */
-export function readService(obj: KubeObject): ServiceReading {
+export function readService(obj: KubeObject, serviceProxyName?: string): ServiceReading {
   const { namespace, name } = serviceName(obj);
   const labels = obj.metadata.labels ?? {};
   if (typeof labels !== 'object') invalid('invalid-labels', 'metadata.labels is not a map');
-  if (SERVICE_PROXY_NAME_LABEL in labels) return { ignore: `labelled ${SERVICE_PROXY_NAME_LABEL}` };
+  const other = notOurs(labels, serviceProxyName);
+  if (other !== undefined) return { ignore: other };
   const spec = obj.spec;
   if (!spec || typeof spec !== 'object') invalid('invalid-spec', 'spec is missing');
 

@@ -174,7 +174,7 @@ export class SyncLoop {
     this.o.metrics?.serviceChangesPending.set(0);
     this.o.metrics?.endpointChangesPending.set(0);
 
-    const model = buildModel(this.o.store.objects(), this.o.nodeName, { configServiceCIDRs: this.o.config.serviceCIDRs });
+    const model = buildModel(this.o.store.objects(), this.o.nodeName, { configServiceCIDRs: this.o.config.serviceCIDRs, serviceProxyName: this.o.config.serviceProxyName });
     this.reportProblems(model);
     const ruleset = planRuleset(model, this.o.config);
 
