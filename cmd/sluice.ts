@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile, type ProxyConfig } from '../lib/config/kube-proxy-config.ts';
+import { levelForVerbosity } from '../lib/config/logging.ts';
 import { createLogger, type Logger, type LogLevel } from '../lib/log.ts';
 import { isDNS1123Subdomain } from '../lib/model/validate.ts';
 
@@ -31,11 +32,13 @@ commands:
 
 flags:
   --from PATH         manifests: .yaml, .yml or .json files, or a folder of them
-  --config FILE       a KubeProxyConfiguration file (kubeproxy.config.k8s.io/v1alpha1)
+  --config FILE       a KubeProxyConfiguration file (kubeproxy.config.k8s.io/v1alpha1 or v1alpha2)
   --node NAME         this node's name (default: hostnameOverride; for render the only Node given; the hostname)
-  --kubeconfig FILE   the cluster to watch (default: in a pod its service account, else KUBECONFIG or ~/.kube/config)
-  --log-format FMT    json or text (default: text for render, json for run)
-  --log-level LEVEL   debug, info, warn or error (default info; debug adds each partial sync's transaction)
+  --kubeconfig FILE   the cluster to watch (default: the config's clientConnection.kubeconfig; in a pod its service
+                      account, else KUBECONFIG or ~/.kube/config)
+  --log-format FMT    json or text (default: the config's logging.format; text for render, json for run)
+  --log-level LEVEL   debug, info, warn or error (default: info, debug for the config's logging.verbosity 4 or
+                      more; debug adds each partial sync's transaction)
   --to, --src, --via  trace: destination (IPv6 as [IP]:PORT/PROTO, tcp by default), source, where the packet enters
   --output FMT        trace, services: text or json (default text)
   --kernel            trace: also send the packet through the kernel and say whether it agrees
@@ -48,10 +51,10 @@ function usageError(message: string): never {
   process.exit(2);
 }
 
-function readConfig(path: string | undefined, log: Logger): ProxyConfig {
+function readConfig(path: string | undefined, warn: (msg: string) => void): ProxyConfig {
   if (!path) return DEFAULT_CONFIG;
   try {
-    return loadConfigFile(path, (m) => log.warn(m));
+    return loadConfigFile(path, warn);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`sluice: invalid configuration: ${e.message}\n`);
@@ -97,18 +100,25 @@ async function main(argv: string[]): Promise<number> {
   }
   const flags = parsed.values;
   const inspecting = command === 'trace' || command === 'services';
-  const format = flags['log-format'] ?? (command === 'render' || inspecting ? 'text' : 'json');
   const output = flags.output ?? 'text';
   if (output !== 'text' && output !== 'json') usageError(`--output ${output}: expected text or json`);
-  if (format !== 'json' && format !== 'text') usageError(`--log-format ${format}: expected json or text`);
-  const level = flags['log-level'] ?? 'info';
-  if (!LOG_LEVELS.includes(level as LogLevel)) usageError(`--log-level ${level}: expected ${LOG_LEVELS.join(', ')}`);
-  const log = createLogger({ format, level: level as LogLevel });
+  const flagFormat = flags['log-format'];
+  if (flagFormat !== undefined && flagFormat !== 'json' && flagFormat !== 'text') usageError(`--log-format ${flagFormat}: expected json or text`);
+  const flagLevel = flags['log-level'];
+  if (flagLevel !== undefined && !LOG_LEVELS.includes(flagLevel as LogLevel)) usageError(`--log-level ${flagLevel}: expected ${LOG_LEVELS.join(', ')}`);
+  // The configuration's logging.format and verbosity apply unless the command line says otherwise;
+  // its warnings wait for the logger they choose.
+  const configWarnings: string[] = [];
+  const configFor = new Set(['render', 'run', 'diff', 'trace', 'services']).has(command) ? readConfig(flags.config, (m) => configWarnings.push(m)) : DEFAULT_CONFIG;
+  const format: 'json' | 'text' = (flagFormat as 'json' | 'text' | undefined) ?? configFor.logging.format ?? (command === 'render' || inspecting ? 'text' : 'json');
+  const level = (flagLevel as LogLevel | undefined) ?? levelForVerbosity(configFor.logging.verbosity);
+  const log = createLogger({ format, level });
+  for (const w of configWarnings) log.warn(w);
 
   switch (command) {
     case 'render': {
       if (!flags.from) usageError('render needs --from PATH');
-      const config = readConfig(flags.config, log);
+      const config = configFor;
       const { loadManifests } = await import('../lib/manifests/load.ts');
       const { renderStoreChunks, resolveNodeName } = await import('../lib/render.ts');
       let loaded;
@@ -127,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'run': {
-      const config = readConfig(flags.config, log);
+      const config = configFor;
       const nodeName = checkNodeName(flags.node ?? config.hostnameOverride ?? hostname().toLowerCase());
       // Signals are caught from the start: one that comes while sluice is still starting stops it once started.
       const signalled = new Promise<string>((resolve) => {
@@ -137,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
       const { runProxy } = await import('../lib/run.ts');
       const { localTools } = await import('../lib/migration/exec.ts');
       const proxy = await runProxy({
-        config, nodeName, log, from: flags.from, kubeconfig: flags.kubeconfig,
+        config, nodeName, log, from: flags.from, kubeconfig: flags.kubeconfig, logFormat: format,
         watchEndpoints: flags['watch-endpoints'] ?? false,
         kubeProxyLeftovers: { tools: localTools(), remove: flags['cleanup-kube-proxy'] ?? false },
       });
@@ -147,7 +157,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'diff': {
-      const config = readConfig(flags.config, log);
+      const config = configFor;
       const nodeName = checkNodeName(flags.node ?? config.hostnameOverride ?? hostname().toLowerCase());
       const { diffAgainstKernel } = await import('../lib/kernel-diff.ts');
       process.stdout.write(await diffAgainstKernel({ config, nodeName, log, from: flags.from, kubeconfig: flags.kubeconfig }));
@@ -155,7 +165,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'trace': {
       if (!flags.to) usageError('trace needs --to IP:PORT[/PROTO]');
-      const config = readConfig(flags.config, log);
+      const config = configFor;
       const nodeName = checkNodeName(flags.node ?? config.hostnameOverride ?? hostname().toLowerCase());
       const { traceCommand } = await import('../lib/trace/command.ts');
       const { TraceInputError } = await import('../lib/trace/packet.ts');
@@ -168,7 +178,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'services': {
-      const config = readConfig(flags.config, log);
+      const config = configFor;
       const nodeName = checkNodeName(flags.node ?? config.hostnameOverride ?? hostname().toLowerCase());
       const { servicesCommand, parseServiceFilter } = await import('../lib/inspect/services-command.ts');
       if (parsed.positionals.length > 1) usageError('services takes at most one NAMESPACE[/NAME]');

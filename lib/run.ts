@@ -13,7 +13,12 @@ import { execNft, type NftRunner } from './nft/runner.ts';
 import { checkKubeProxyLeftovers, type NodeEvent } from './migration/at-start.ts';
 import { localTools, type Tools } from './migration/exec.ts';
 import { renderCleanup } from './nft/templates.ts';
-import { createHealthCheckNodePorts, type HealthCheckService } from './serve/healthcheck-nodeports.ts';
+import { createHealthCheckNodePorts, healthCheckAddresses, type HealthCheckService } from './serve/healthcheck-nodeports.ts';
+import { configzView } from './config/configz.ts';
+import { startNodeSettings } from './node-settings/apply.ts';
+import { realNodeFiles, type NodeFiles } from './node-settings/files.ts';
+import { listenOnce, closeServer } from './serve/http.ts';
+import http from 'node:http';
 import { createLocalhostNodePorts, localhostNodePorts } from './serve/localhost-nodeports.ts';
 import { createProxyHealth, healthTimeoutFor, startHealthServer } from './serve/health.ts';
 import type { Serving } from './serve/http.ts';
@@ -38,8 +43,13 @@ export interface RunOptions {
   /** Deletes stale UDP conntrack entries (default: the conntrack tool, if installed). Given along with
    * `nft` when the rules live in another network namespace, so that the entries are deleted there too. */
   conntrack?: Conntrack;
-  /** Where health-check node ports listen (default: every address of the node, as kube-proxy without nodePortAddresses). */
+  /** Where health-check node ports listen (default: this node's addresses in nodePortAddresses, as kube-proxy). */
   healthCheckAddresses?: string[];
+  /** Where conntrack settings go (default: this machine's /proc and /sys, unless `nft` is given: the
+   * rules then live elsewhere, and so does the conntrack table); false: leave them alone. */
+  nodeFiles?: NodeFiles | false;
+  /** The log format in effect, for /configz. */
+  logFormat?: 'json' | 'text';
   /** Serve health, metrics and health-check node ports (default true). */
   serve?: boolean;
   /**
@@ -85,6 +95,9 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
     // Said plainly once at start, rather than as an nft error in the first sync.
     for (const p of await checkRequirements()) log.error(`this machine lacks what sluice needs: ${p.message}`, { what: p.what });
   }
+  // Before the first sync, as kube-proxy; a setting that cannot be written stops sluice here.
+  const nodeFiles = o.nodeFiles ?? (o.nft ? false : realNodeFiles());
+  const nodeSettings = nodeFiles ? startNodeSettings(config.conntrack, nodeFiles, log) : undefined;
   const store = new ObjectStore();
   const metrics = createMetrics({ families: ['IPv4', 'IPv6'] });
   const health = createProxyHealth({ healthTimeoutMs: healthTimeoutFor(config.syncPeriodMs), families: ['IPv4', 'IPv6'] });
@@ -96,12 +109,19 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
     services: () => (applied ? servicesView(applied.model) : undefined),
     rules: () => (applied ? renderRuleset(applied.ruleset) : undefined),
   };
-  const healthChecks = serve ? createHealthCheckNodePorts({ logger: log, addresses: o.healthCheckAddresses, proxyHealthy: () => health.healthy() }) : undefined;
+  let onHealthCheckError: ((port: number, s: HealthCheckService, e: Error) => void) | undefined;
+  const healthChecks = serve ? createHealthCheckNodePorts({
+    logger: log, addresses: o.healthCheckAddresses, proxyHealthy: () => health.healthy(),
+    onListenError: (port, s, e) => onHealthCheckError?.(port, s, e),
+  }) : undefined;
   // Opt-in, as in kube-proxy 1.37: only `localhost` in nodePortAddresses opens 127.0.0.1/::1 node ports.
   const localhost = serve && config.nodePortAddresses.includes('localhost') ? createLocalhostNodePorts({ logger: log, metrics }) : undefined;
+  if (serve && config.bindAddressHardFail) await bindOrFail(config);
   if (serve) {
     servers.push(startHealthServer(health, parseHostPort(config.healthzBindAddress)!, { logger: log, counters: metrics }));
-    servers.push(startMetricsServer(metrics.registry, parseHostPort(config.metricsBindAddress)!, { logger: log, views }));
+    servers.push(startMetricsServer(metrics.registry, parseHostPort(config.metricsBindAddress)!, {
+      logger: log, views, configz: configzView(config, o.logFormat), profiling: config.enableProfiling,
+    }));
   }
   const conntrack = o.conntrack ?? ((await hasCommand('conntrack')) ? execConntrack(log, 'conntrack', metrics) : undefined);
   if (!conntrack) log.warn('conntrack not found: stale UDP conntrack entries will not be cleared');
@@ -114,7 +134,8 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
     onProblem: (p) => onProblem?.(p),
     onInLine: (model, ruleset) => {
       applied = { model, ruleset };
-      void healthChecks?.sync(healthCheckPorts(model));
+      void healthChecks?.sync(healthCheckPorts(model), o.healthCheckAddresses ?? healthCheckAddresses(config.nodePortAddresses, model.node.internalIPs));
+      nodeSettings?.synced();
       void localhost?.sync(localhostNodePorts(model));
       void afterFirstSync?.();
     },
@@ -129,10 +150,12 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
       const { ClusterSource } = await import('./k8s/cluster-source.ts');
       const { loadKubeConfig } = await import('./k8s/kubeconfig.ts');
       const { serviceEvents, nodeEvents } = await import('./k8s/events.ts');
-      const kubeConfig = loadKubeConfig(o.kubeconfig);
+      // --kubeconfig first, then the configuration's clientConnection.kubeconfig.
+      const kubeConfig = loadKubeConfig(o.kubeconfig ?? (config.clientConnection.kubeconfig || undefined));
       const events = serviceEvents(kubeConfig, o.nodeName, log);
       onProblem = (p) => void events.problem(p);
       nodeEvent = nodeEvents(kubeConfig, o.nodeName, log);
+      onHealthCheckError = (port, s, e) => void events.healthCheckFailed(s.namespace, s.name, port, e);
       source = new ClusterSource({
         kubeConfig, nodeName: o.nodeName, logger: log,
         onRestart: (kind) => metrics.informerRestartsTotal.inc({ kind }),
@@ -167,6 +190,23 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
       await Promise.all(servers.map((s) => s.close()));
     },
   };
+}
+
+/**
+ * bindAddressHardFail: kube-proxy exits when its healthz or metrics server cannot bind, instead of
+ * retrying. One bind of each address here, released at once for the server that follows.
+ */
+async function bindOrFail(config: ProxyConfig): Promise<void> {
+  for (const field of ['healthzBindAddress', 'metricsBindAddress'] as const) {
+    const probe = http.createServer();
+    try {
+      await listenOnce(probe, parseHostPort(config[field])!);
+    } catch (e) {
+      throw new Error(`cannot listen on ${field} ${config[field]} and bindAddressHardFail is set: ${(e as Error).message}`);
+    } finally {
+      await closeServer(probe);
+    }
+  }
 }
 
 /** `sluice cleanup`: removes sluice's tables, and nothing else. */

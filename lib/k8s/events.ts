@@ -1,46 +1,65 @@
 // Kubernetes Events on Services sluice had to skip, so `kubectl describe service` says why. One
-// event per problem as it appears (the sync loop reports each problem once until it changes).
+// event per problem as it appears (the sync loop reports each problem once until it changes). And, as
+// kube-proxy, an event on a Service whose health-check node port cannot be opened on this node.
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import type { Problem } from '../model/types.ts';
 import { isDNS1123Label } from '../model/validate.ts';
 
 export const INVALID_SERVICE_REASON = 'FailedToProgramService';
+/** kube-proxy's reason (pkg/proxy/healthcheck/service_health.go). */
+export const HEALTHCHECK_FAILED_REASON = 'FailedToStartServiceHealthcheck';
 
 export interface ServiceEvents {
   /** Records a Warning event on the Service a problem names; problems of other kinds are ignored. */
   problem(p: Problem): Promise<void>;
+  /**
+   * Records a Warning event on the Service whose health-check node port could not be opened. Retries
+   * fail every sync: the same service, port and error give one event, a new error a new one.
+   */
+  healthCheckFailed(namespace: string, name: string, port: number, error: Error): Promise<void>;
 }
 
 export function serviceEvents(kc: KubeConfig, nodeName: string, log: Pick<Logger, 'warn'>, now: () => Date = () => new Date()): ServiceEvents {
   const api = kc.makeApiClient(CoreV1Api);
+  const record = async (namespace: string, name: string, reason: string, message: string) => {
+    // An object whose name is itself invalid cannot be the subject of an event.
+    if (!isDNS1123Label(namespace) || !isDNS1123Label(name)) return;
+    const at = now();
+    try {
+      await api.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { generateName: `${name}.`, namespace },
+          involvedObject: { apiVersion: 'v1', kind: 'Service', namespace, name },
+          reason,
+          message,
+          type: 'Warning',
+          source: { component: 'sluice', host: nodeName },
+          reportingComponent: 'sluice',
+          reportingInstance: nodeName,
+          firstTimestamp: at,
+          lastTimestamp: at,
+          count: 1,
+        },
+      });
+    } catch (e) {
+      log.warn('could not record an event', { service: `${namespace}/${name}`, error: (e as Error).message });
+    }
+  };
+  const healthCheckSeen = new Set<string>();
   return {
     async problem(p) {
       if (p.kind !== 'Service') return;
       const [namespace, name] = p.object.split('/');
-      // An object whose name is itself invalid cannot be the subject of an event.
-      if (!isDNS1123Label(namespace) || !isDNS1123Label(name)) return;
-      const at = now();
-      try {
-        await api.createNamespacedEvent({
-          namespace,
-          body: {
-            metadata: { generateName: `${name}.`, namespace },
-            involvedObject: { apiVersion: 'v1', kind: 'Service', namespace, name },
-            reason: INVALID_SERVICE_REASON,
-            message: `sluice on ${nodeName} skipped this Service: ${p.message}`,
-            type: 'Warning',
-            source: { component: 'sluice', host: nodeName },
-            reportingComponent: 'sluice',
-            reportingInstance: nodeName,
-            firstTimestamp: at,
-            lastTimestamp: at,
-            count: 1,
-          },
-        });
-      } catch (e) {
-        log.warn('could not record an event', { service: p.object, error: (e as Error).message });
-      }
+      await record(namespace, name, INVALID_SERVICE_REASON, `sluice on ${nodeName} skipped this Service: ${p.message}`);
+    },
+    async healthCheckFailed(namespace, name, port, error) {
+      const key = `${namespace}/${name} ${port} ${error.message}`;
+      if (healthCheckSeen.has(key)) return;
+      healthCheckSeen.add(key);
+      // kube-proxy's wording, so that what people look for still matches.
+      await record(namespace, name, HEALTHCHECK_FAILED_REASON, `node ${nodeName} failed to start healthcheck "${namespace}/${name}" on port ${port}: ${error.message}`);
     },
   };
 }

@@ -4,7 +4,9 @@
 // The body and headers are kube-proxy's (pkg/proxy/healthcheck/service_health.go).
 
 import http from 'node:http';
+import { networkInterfaces } from 'node:os';
 import type { Logger } from '../log.ts';
+import { cidrContains, parseIP, type ParsedCIDR } from '../model/ip.ts';
 import { closeServer, listenOnce, sendJson } from './http.ts';
 
 export interface HealthCheckService {
@@ -18,8 +20,10 @@ export interface HealthCheckNodePorts {
   /**
    * Makes the open ports exactly `desired`: opens new ones, closes those no longer wanted, updates
    * the others in place. A port that cannot be opened is logged and tried again on the next sync.
+   * `addresses` (when given) replaces where ports listen ('' is every address; an empty list, none);
+   * open ports move to the new addresses.
    */
-  sync(desired: ReadonlyMap<number, HealthCheckService>): Promise<void>;
+  sync(desired: ReadonlyMap<number, HealthCheckService>, addresses?: readonly string[]): Promise<void>;
   /** The ports being served, ascending. */
   ports(): number[];
   close(): Promise<void>;
@@ -37,7 +41,7 @@ export interface HealthCheckNodePortsOptions {
 
 export function createHealthCheckNodePorts(opts: HealthCheckNodePortsOptions): HealthCheckNodePorts {
   const { logger } = opts;
-  const addresses = opts.addresses?.length ? opts.addresses : [''];
+  let addresses: readonly string[] = opts.addresses?.length ? opts.addresses : [''];
   const proxyHealthy = opts.proxyHealthy ?? (() => true);
   const wanted = new Map<number, HealthCheckService>();
   const servers = new Map<number, http.Server[]>();
@@ -87,7 +91,13 @@ export function createHealthCheckNodePorts(opts: HealthCheckNodePortsOptions): H
     logger.info('closed health check node port', { port });
   };
 
-  const apply = async (desired: ReadonlyMap<number, HealthCheckService>) => {
+  const apply = async (desired: ReadonlyMap<number, HealthCheckService>, next?: readonly string[]) => {
+    if (next !== undefined && next.join(' ') !== addresses.join(' ')) {
+      // The node's addresses changed: every port listens anew, on the new ones (none: served nowhere).
+      await Promise.all([...servers.keys()].map(shut));
+      addresses = [...next];
+      if (addresses.length === 0) logger.warn('no address of this node is in nodePortAddresses: health check node ports are not served');
+    }
     for (const port of [...wanted.keys()]) if (!desired.has(port)) wanted.delete(port);
     for (const [port, svc] of desired) wanted.set(port, { namespace: svc.namespace, name: svc.name, localEndpoints: svc.localEndpoints });
     const gone = [...servers.keys()].filter((p) => !wanted.has(p));
@@ -96,8 +106,8 @@ export function createHealthCheckNodePorts(opts: HealthCheckNodePortsOptions): H
   };
 
   return {
-    sync(desired) {
-      const run = queue.then(() => apply(desired));
+    sync(desired, next) {
+      const run = queue.then(() => apply(desired, next));
       queue = run.catch(() => {});
       return run;
     },
@@ -108,4 +118,34 @@ export function createHealthCheckNodePorts(opts: HealthCheckNodePortsOptions): H
       await Promise.all([...servers.keys()].map(shut));
     },
   };
+}
+
+/** What a nodePortAddresses entry is: 'primary', 'localhost', or a CIDR. */
+export type NodePortAddress = 'primary' | 'localhost' | ParsedCIDR;
+
+/**
+ * Where health-check node ports listen, as kube-proxy: on this node's addresses that nodePortAddresses
+ * covers ('primary' is the Node's InternalIPs, 'localhost' the loopback addresses, a CIDR the local
+ * interface addresses in it), or on every address ([''] ) when a CIDR covers a whole family. Sorted,
+ * so that an unchanged node gives the same list.
+ */
+export function healthCheckAddresses(nodePortAddresses: readonly NodePortAddress[], internalIPs: readonly string[], local: readonly string[] = localAddresses()): string[] {
+  if (nodePortAddresses.some((a) => typeof a !== 'string' && a.prefix === 0)) return [''];
+  const out = new Set<string>();
+  const covered = (cidr: ParsedCIDR) => local.filter((ip) => { const p = parseIP(ip); return p !== undefined && cidrContains(cidr, p); });
+  for (const a of nodePortAddresses) {
+    if (a === 'primary') {
+      for (const ip of internalIPs) out.add(ip);
+    } else if (a === 'localhost') {
+      for (const ip of local) if (ip === '::1' || ip.startsWith('127.')) out.add(ip);
+    } else {
+      for (const ip of covered(a)) out.add(ip);
+    }
+  }
+  return [...out].sort();
+}
+
+/** This machine's interface addresses (IPv6 link-local ones carry a zone and are left out). */
+function localAddresses(): string[] {
+  return Object.values(networkInterfaces()).flat().filter((i) => i !== undefined && !(i.family === 'IPv6' && i.scopeid)).map((i) => i!.address);
 }

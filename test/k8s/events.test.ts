@@ -80,3 +80,37 @@ test.each([
     .flatMap((g) => g.verbs.map((v) => `${g.group}/${g.resource} ${v}`)));
   expect([...used].sort()).toEqual([...granted].sort());
 });
+
+test('a health-check node port that cannot be opened gives one FailedToStartServiceHealthcheck event', async () => {
+  const { occupy, freePort } = await import('../serve/helpers.ts');
+  server = await FakeApiServer.start();
+  dir = mkdtempSync(join(tmpdir(), 'sluice-events-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  server.writeKubeconfig(kubeconfig);
+  const port = await freePort();
+  const busy = await occupy(port);
+  try {
+    server.apply({
+      kind: 'Service', apiVersion: 'v1', metadata: { name: 'lb', namespace: 'shop', resourceVersion: '1' },
+      spec: { type: 'LoadBalancer', clusterIP: '10.96.0.9', externalTrafficPolicy: 'Local', healthCheckNodePort: port, ports: [{ port: 80, nodePort: 30080 }] },
+    });
+    const nft = new FakeNft();
+    const config = { ...DEFAULT_CONFIG, minSyncPeriodMs: 10, healthzBindAddress: '127.0.0.1:0', metricsBindAddress: '127.0.0.1:0' };
+    proxy = await runProxy({ config, nodeName: 'node-a', log: recordingLogger(), kubeconfig, nft, healthCheckAddresses: ['127.0.0.1'] });
+    const event = await eventually(() => {
+      expect(server.events.filter((e) => e.reason === 'FailedToStartServiceHealthcheck')).toHaveLength(1);
+      return server.events.find((e) => e.reason === 'FailedToStartServiceHealthcheck')!;
+    });
+    expect(event).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Service', namespace: 'shop', name: 'lb' } });
+    expect(event.message).toContain(`node node-a failed to start healthcheck "shop/lb" on port ${port}`);
+    // The next syncs retry and fail the same way: no new event.
+    server.apply({
+      kind: 'Service', apiVersion: 'v1', metadata: { name: 'other', namespace: 'shop', resourceVersion: '2' },
+      spec: { clusterIP: '10.96.0.10', ports: [{ port: 81 }] },
+    });
+    await eventually(() => expect(nft.scripts.join('')).toContain('10.96.0.10'));
+    expect(server.events.filter((e) => e.reason === 'FailedToStartServiceHealthcheck')).toHaveLength(1);
+  } finally {
+    await busy.release();
+  }
+});
