@@ -48,7 +48,7 @@ export function writeBenchConfig(ctx: BenchContext): string {
     'apiVersion: kubeproxy.config.k8s.io/v1alpha1',
     'kind: KubeProxyConfiguration',
     'mode: nftables',
-    'clusterCIDR: 10.128.0.0/9',
+    'clusterCIDR: 10.128.0.0/9,fd00:128::/48',
     'hostnameOverride: node1',
     '',
   ].join('\n'));

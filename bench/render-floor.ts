@@ -3,9 +3,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeSyntheticCluster, type SynthOptions } from './synth.ts';
+import { writeSyntheticCluster, type SyntheticCluster, type SynthOptions } from './synth.ts';
+import { hasIPv6, writeKubeProxyTransaction } from './kube-proxy-nft.ts';
 import { freshNamespace, NODE, type BenchContext } from './context.ts';
-import { runTimedOk } from './proc.ts';
+import { runTimed, runTimedOk } from './proc.ts';
 import { max, median, min } from './stats.ts';
 
 export interface RenderResult {
@@ -43,11 +44,41 @@ export function clusterDir(ctx: BenchContext, opts: SynthOptions, tag = ''): str
   return join(ctx.workDir, `cluster-${opts.services}x${opts.endpoints}${tag}`);
 }
 
-export function writeCluster(ctx: BenchContext, opts: SynthOptions): { dir: string; ms: number } {
+export function writeCluster(ctx: BenchContext, opts: SynthOptions): { dir: string; ms: number; cluster: SyntheticCluster } {
   const dir = clusterDir(ctx, opts);
   const t = performance.now();
-  writeSyntheticCluster(dir, opts);
-  return { dir, ms: performance.now() - t };
+  const cluster = writeSyntheticCluster(dir, opts);
+  return { dir, ms: performance.now() - t, cluster };
+}
+
+export interface KubeProxyLoad {
+  /** per family: the transaction's lines and the time of its `nft -f` into a fresh namespace (null: timed out) */
+  families: { family: 'ip' | 'ip6'; lines: number; bytes: number; ms: number | null; error?: string }[];
+  /** both families, one after the other (kube-proxy syncs each family with its own transaction); null when one timed out */
+  totalMs: number | null;
+  timeoutMs: number;
+}
+
+/** kube-proxy 1.36's nftables rule shape for the cluster (bench/kube-proxy-nft.ts), loaded into a fresh namespace. */
+export async function measureKubeProxyShape(ctx: BenchContext, opts: SynthOptions, timeoutMs: number): Promise<KubeProxyLoad> {
+  const { ns, remove } = await freshNamespace(ctx, `kp${opts.services}`);
+  const families: KubeProxyLoad['families'] = [];
+  try {
+    for (const family of hasIPv6(opts) ? ['ip', 'ip6'] as const : ['ip'] as const) {
+      const file = join(ctx.workDir, `kube-proxy-${opts.services}x${opts.endpoints}.${family}.nft`);
+      const lines = writeKubeProxyTransaction(file, family, opts);
+      const r = await runTimed('ip', ['netns', 'exec', ns, 'nft', '-f', file], { timeoutMs });
+      const timedOut = r.stderr.includes(`killed after ${timeoutMs} ms`);
+      const error = r.exitCode === 0 ? undefined : timedOut ? `not loaded in ${timeoutMs / 1000} s (killed)` : r.stderr.trim().slice(0, 500);
+      families.push({ family, lines, bytes: statSync(file).size, ms: r.exitCode === 0 ? r.wallMs : null, error });
+      ctx.progress(`  kube-proxy shape, ${family}: ${lines} lines, ${error ?? `${(r.wallMs / 1000).toFixed(2)} s`}`);
+      if (r.exitCode !== 0) break;
+    }
+  } finally {
+    await remove();
+  }
+  const ok = families.every((f) => f.ms !== null);
+  return { families, totalMs: ok ? families.reduce((a, f) => a + f.ms!, 0) : null, timeoutMs };
 }
 
 /** `sluice render` of the folder, as NODE's arguments. */

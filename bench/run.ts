@@ -1,24 +1,33 @@
 // `make bench`: sluice's benchmarks on this machine, progress on stderr, results in bench/results.json
 // and the generated block of BENCHMARKS.md.
 //
-//   node bench/run.ts [--sizes 1000,10000] [--endpoints 10] [--runs 3] [--changes 20]
-//                     [--only render,floor,run,dataplane] [--dp-services N] [--dp-seconds 4]
+//   node bench/run.ts [--sizes 1000x10,10000x10,44000x1,5000x50] [--endpoints 10] [--runs 3]
+//                     [--mix realistic|uniform] [--layout lists|per-object] [--per-file 1000]
+//                     [--changes 50] [--burst 1000] [--sources manifests,api] [--kp-timeout 300]
+//                     [--small-reps 5] [--nft-alt PATH]
+//                     [--only render,floor,kube-proxy,small,run,dataplane] [--dp-services N] [--dp-seconds 4]
 //                     [--dp-parallel 64] [--dp-rounds 5] [--out bench/results.json] [--md BENCHMARKS.md]
 //                     [--no-md] [--work-dir bench/out] [--at REV | --sluice PATH] [--profile-run]
 //                     [--node-flags FLAGS]
 //
-// By default it measures the work tree's cmd/sluice.ts; --at REV measures a commit (exported with
-// git archive to a temporary folder), --sluice PATH another copy of sluice. --profile-run runs sluice
-// run under --cpu-prof and prints where the endpoint changes' time went (its timings are then skewed:
-// use it with --no-md and another --out). --node-flags '...' replaces the node flags taken from
-// sluice's #! line (for `sluice run` and the second render measurement).
+// A size is SERVICESxENDPOINTS (or SERVICES, with --endpoints). By default it measures the work tree's
+// cmd/sluice.ts; --at REV measures a commit (exported with git archive to a temporary folder), --sluice
+// PATH another copy of sluice. --profile-run runs sluice run under --cpu-prof and prints where the
+// endpoint changes' time went (its timings are then skewed: use it with --no-md and another --out).
+// --node-flags '...' replaces the node flags taken from sluice's #! line (for `sluice run` and the
+// second render measurement). --nft-alt PATH (default bench/out/trixie/nft when it exists, see
+// bench/fetch-trixie-nft.sh) is a second nft binary for the small-transaction stage.
 //
 // Stages per size: render (sluice render as a whole process, best and median of --runs, peak RSS),
-// floor (nft -f of the rendered script into a fresh namespace, and over itself), run (sluice run in a
-// fresh namespace: first full sync, --changes single-endpoint changes, peak RSS; skipped while the
-// command does not exist). Once, at the largest size: dataplane (connections per second in a lab,
-// sluice's rules and then kube-proxy iptables-mode rules). Everything it creates is removed at the
-// end, on error and on Ctrl-C.
+// floor (nft -f of the rendered script into a fresh namespace, and over itself), kube-proxy (kube-proxy
+// 1.36's nftables rule shape for the same cluster, bench/kube-proxy-nft.ts, loaded into a fresh
+// namespace, given up after --kp-timeout seconds), small (nft's own time for small transactions
+// against the loaded table, and what it reads: bench/nft-small.ts; and the hourly full sync's script
+// over the existing table), run (sluice run in a fresh namespace for each of --sources: first full
+// sync, --changes single-endpoint changes, a burst of --burst changes, peak RSS, then a restart over
+// the tables it left). Once, at 10,000×10 or the largest size: dataplane (connections per second in a
+// lab, sluice's rules and then kube-proxy iptables-mode rules). Everything it creates is removed at
+// the end, on error and on Ctrl-C.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -28,14 +37,16 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG } from '../lib/config/kube-proxy-config.ts';
 import { labAvailable } from '../lab/lab.ts';
 import { createContext, NODE, REPO, shebangFlags, SLUICE, writeBenchConfig } from './context.ts';
-import { measureDaemon } from './daemon.ts';
+import { measureDaemon, type ChangeSource } from './daemon.ts';
+import { measureSmallTransactions } from './nft-small.ts';
 import { measureDataPlane } from './dataplane.ts';
 import { cleanUpAll, installSignalHandlers, onCleanup } from './proc.ts';
-import { measureBaseline, measureFloor, measureRender, writeCluster } from './render-floor.ts';
+import { measureBaseline, measureFloor, measureKubeProxyShape, measureRender, writeCluster } from './render-floor.ts';
+import type { Layout, Mix } from './synth.ts';
 import { formatSummary, summarize, type CpuProfile } from './profile-top.ts';
 import { checkTargets, resultsMarkdown, spliceResults, type Machine, type Results, type SizeResult } from './results.ts';
 
-const STAGES = ['render', 'floor', 'run', 'dataplane'] as const;
+const STAGES = ['render', 'floor', 'kube-proxy', 'small', 'run', 'dataplane'] as const;
 type Stage = typeof STAGES[number];
 
 function fail(message: string): never {
@@ -104,10 +115,18 @@ function exportCommit(rev: string): { sluice: string; git: Results['git'] } {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      sizes: { type: 'string', default: '1000,10000' },
+      sizes: { type: 'string', default: '1000x10,10000x10,44000x1,5000x50' },
       endpoints: { type: 'string', default: '10' },
       runs: { type: 'string', default: '3' },
-      changes: { type: 'string', default: '20' },
+      changes: { type: 'string', default: '50' },
+      burst: { type: 'string', default: '1000' },
+      sources: { type: 'string', default: 'manifests,api' },
+      mix: { type: 'string', default: 'realistic' },
+      layout: { type: 'string', default: 'lists' },
+      'per-file': { type: 'string', default: '1000' },
+      'kp-timeout': { type: 'string', default: '300' },
+      'small-reps': { type: 'string', default: '5' },
+      'nft-alt': { type: 'string' },
       only: { type: 'string', default: STAGES.join(',') },
       'dp-services': { type: 'string' },
       'dp-seconds': { type: 'string', default: '4' },
@@ -128,13 +147,31 @@ async function main(): Promise<void> {
     process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
     return;
   }
-  const sizes = numbers('sizes', values.sizes);
   const endpoints = one('endpoints', values.endpoints, 1000);
+  const sizes = values.sizes.split(',').filter((x) => x !== '').map((x) => {
+    const [n, e] = x.split('x');
+    return { services: one('sizes', n, 1_000_000), endpoints: e === undefined ? endpoints : one('sizes', e, 1000) };
+  });
+  if (sizes.length === 0) fail('--sizes: none given');
+  const burst = Number(values.burst);
+  if (!Number.isInteger(burst) || burst < 0) fail(`--burst: want a count, not ${values.burst}`);
+  const sources = values.sources.split(',').filter((x) => x !== '') as ChangeSource[];
+  for (const x of sources) if (x !== 'manifests' && x !== 'api') fail(`--sources: manifests or api, not ${x}`);
+  const mix = values.mix as Mix;
+  if (mix !== 'realistic' && mix !== 'uniform') fail(`--mix: realistic or uniform, not ${values.mix}`);
+  const layout = values.layout as Layout;
+  if (layout !== 'lists' && layout !== 'per-object') fail(`--layout: lists or per-object, not ${values.layout}`);
+  const perFile = one('per-file', values['per-file'], 1_000_000);
+  const kpTimeoutMs = one('kp-timeout', values['kp-timeout'], 7200) * 1000;
+  const smallReps = one('small-reps', values['small-reps'], 50);
+  const defaultAlt = join(REPO, 'bench', 'out', 'trixie', 'nft');
+  const nftAlt = values['nft-alt'] ?? (existsSync(defaultAlt) ? defaultAlt : undefined);
   const runs = one('runs', values.runs, 20);
   const changes = one('changes', values.changes, 1000);
   const only = new Set(values.only.split(',').filter((s) => s !== ''));
   for (const s of only) if (!STAGES.includes(s as Stage)) fail(`--only: unknown stage ${s} (stages: ${STAGES.join(', ')})`);
-  const dpServices = values['dp-services'] ? one('dp-services', values['dp-services'], 1_000_000) : Math.max(...sizes);
+  const dpServices = values['dp-services'] ? one('dp-services', values['dp-services'], 1_000_000)
+    : sizes.some((x) => x.services === 10_000) ? 10_000 : Math.max(...sizes.map((x) => x.services));
   const dpSeconds = one('dp-seconds', values['dp-seconds'], 60);
   const dpParallel = one('dp-parallel', values['dp-parallel'], 1024);
   const dpRounds = one('dp-rounds', values['dp-rounds'], 20);
@@ -148,7 +185,7 @@ async function main(): Promise<void> {
   if (exported) ctx.progress(`benchmarking ${exported.git.commit.slice(0, 12)} (${values.at}), exported to ${sluice}`);
   const config = writeBenchConfig(ctx);
   const root = process.getuid?.() === 0;
-  const kernelStages = new Set<Stage>(['floor', 'run', 'dataplane']);
+  const kernelStages = new Set<Stage>(['floor', 'kube-proxy', 'small', 'run', 'dataplane']);
   if (!root) {
     for (const s of kernelStages) if (only.delete(s)) ctx.progress(`skipping ${s}: it needs root (network namespaces)`);
   } else if (only.has('dataplane')) {
@@ -163,7 +200,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: machine(),
     git: exported?.git ?? (values.sluice ? { commit: '?', uncommitted: [], source: sluice } : gitState()),
-    options: { sizes, endpoints, runs, changes, stages: [...only], nodeFlags, profileRun: values['profile-run'], dpServices, dpSeconds, dpParallel, dpRounds, sluice, minSyncPeriodMs: DEFAULT_CONFIG.minSyncPeriodMs },
+    options: { sizes, runs, changes, burst, sources, mix, layout, perFile, kpTimeoutMs, smallReps, nftAlt, stages: [...only], nodeFlags, profileRun: values['profile-run'], dpServices, dpSeconds, dpParallel, dpRounds, sluice, minSyncPeriodMs: DEFAULT_CONFIG.minSyncPeriodMs },
     loadAverage: { start: os.loadavg(), end: [] },
     sizes: [],
     targets: [],
@@ -172,13 +209,13 @@ async function main(): Promise<void> {
   ctx.progress(`${m.nproc} CPUs, ${m.memoryGiB} GiB, kernel ${m.kernel}, ${m.nft}, node ${m.node}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (os.loadavg()[0] > m.nproc) ctx.progress(`warning: the load average (${os.loadavg()[0].toFixed(1)}) is above the CPU count; the numbers will be noisy`);
 
-  for (const services of sizes) {
-    const synth = { services, endpoints };
-    ctx.progress(`== ${services} services × ${endpoints} endpoints`);
+  for (const { services, endpoints: eps } of sizes) {
+    const synth = { services, endpoints: eps, mix, layout, perFile };
+    ctx.progress(`== ${services} services × ${eps} endpoints (${mix}, ${layout})`);
     const gen = writeCluster(ctx, synth);
-    const size: SizeResult = { services, endpoints, generateMs: gen.ms, errors: {}, loadAverage: { before: os.loadavg(), after: [] } };
+    const size: SizeResult = { services, endpoints: eps, generateMs: gen.ms, errors: {}, loadAverage: { before: os.loadavg(), after: [] } };
     results.sizes.push(size);
-    const script = join(ctx.workDir, `render-${services}x${endpoints}.nft`);
+    const script = join(ctx.workDir, `render-${services}x${eps}.nft`);
     const stage = async (name: Stage, fn: () => Promise<void>) => {
       if (!only.has(name)) return;
       try {
@@ -193,7 +230,7 @@ async function main(): Promise<void> {
       size.baseline = await measureBaseline(ctx, gen.dir, runs);
       size.render = await measureRender(ctx, { sluice, nodeFlags: [], dir: gen.dir, config, script, runs });
       if (nodeFlags.length) {
-        const asBin = join(ctx.workDir, `render-${services}x${endpoints}-bin.nft`);
+        const asBin = join(ctx.workDir, `render-${services}x${eps}-bin.nft`);
         size.renderAsBin = await measureRender(ctx, { sluice, nodeFlags, dir: gen.dir, config, script: asBin, runs });
         if (readFileSync(asBin, 'utf8') !== readFileSync(script, 'utf8')) throw new Error('the two renders differ');
       }
@@ -203,31 +240,44 @@ async function main(): Promise<void> {
       ctx.progress(`nft floor ×${runs}`);
       size.floor = await measureFloor(ctx, script, runs, services);
     });
+    await stage('kube-proxy', async () => {
+      ctx.progress(`kube-proxy 1.36's nftables rule shape (given up after ${kpTimeoutMs / 1000} s)`);
+      size.kubeProxy = await measureKubeProxyShape(ctx, synth, kpTimeoutMs);
+    });
+    await stage('small', async () => {
+      if (!size.render) throw new Error('no rendered script (the render stage did not run)');
+      ctx.progress(`nft's own time for small transactions on the ${services}-service table${nftAlt ? `, with nft and ${nftAlt}` : ''}`);
+      size.small = await measureSmallTransactions(ctx, { dir: gen.dir, config, script, services, reps: smallReps, nfts: { system: 'nft', ...(nftAlt ? { alt: nftAlt } : {}) } });
+    });
     await stage('run', async () => {
-      ctx.progress('sluice run');
-      size.daemon = await measureDaemon(ctx, {
-        sluice, nodeFlags, dir: gen.dir, config, synth, changes,
-        gapMs: DEFAULT_CONFIG.minSyncPeriodMs + 250,
-        startTimeoutMs: Math.max(120_000, 5 * (size.floor?.firstLoadMedianMs ?? 60_000)),
-        profileDir: values['profile-run'] ? join(ctx.workDir, `profile-run-${services}x${endpoints}`) : undefined,
-      });
-      if (!size.daemon.available) ctx.progress(`  skipped: ${size.daemon.reason}`);
-      else if (size.daemon.profile) {
-        const p = size.daemon.profile;
-        const text = formatSummary(summarize(JSON.parse(readFileSync(p.file, 'utf8')) as CpuProfile, 25, p));
-        const file = join(ctx.workDir, `profile-run-${services}x${endpoints}.txt`);
-        writeFileSync(file, `sluice run, ${services}x${endpoints}: the stretch of the profile the ${changes} endpoint changes took\n\n${text}`);
-        ctx.progress(`  profile of the endpoint changes (${p.file}):\n${text}`);
+      for (const source of sources) {
+        ctx.progress(`sluice run (${source})`);
+        const d = await measureDaemon(ctx, {
+          sluice, nodeFlags, cluster: gen.cluster, config, source, changes, burst, restart: true,
+          gapMs: DEFAULT_CONFIG.minSyncPeriodMs + 250,
+          startTimeoutMs: Math.max(120_000, 5 * (size.floor?.firstLoadMedianMs ?? 60_000)),
+          profileDir: values['profile-run'] ? join(ctx.workDir, `profile-run-${services}x${eps}-${source}`) : undefined,
+        });
+        if (source === 'manifests') size.daemon = d;
+        else size.daemonApi = d;
+        if (!d.available) ctx.progress(`  skipped: ${d.reason}`);
+        else if (d.profile) {
+          const p = d.profile;
+          const text = formatSummary(summarize(JSON.parse(readFileSync(p.file, 'utf8')) as CpuProfile, 25, p));
+          const file = join(ctx.workDir, `profile-run-${services}x${eps}-${source}.txt`);
+          writeFileSync(file, `sluice run (${source}), ${services}x${eps}: the stretch of the profile the ${changes} endpoint changes took\n\n${text}`);
+          ctx.progress(`  profile of the endpoint changes (${p.file}):\n${text}`);
+        }
       }
     });
     size.loadAverage.after = os.loadavg();
   }
 
   if (only.has('dataplane')) {
-    ctx.progress(`== data plane: ${dpServices} services × ${endpoints} endpoints in a lab`);
+    ctx.progress(`== data plane: ${dpServices} services × 10 endpoints in a lab`);
     try {
       results.dataplane = await measureDataPlane(ctx, {
-        sluice, config, synth: { services: dpServices, endpoints }, seconds: dpSeconds, parallel: dpParallel, rounds: dpRounds,
+        sluice, config, synth: { services: dpServices, endpoints: 10 }, seconds: dpSeconds, parallel: dpParallel, rounds: dpRounds,
       });
     } catch (e) {
       results.dataplane = { error: (e as Error).message };

@@ -184,21 +184,34 @@ describe('bookkeeping', () => {
     const render = { nodeFlags: [], runsMs: [1000], bestMs: 1000, medianMs: 1000, scriptBytes: 1, scriptLines: 1, stderrLines: 0 };
     const floor = { firstLoadMs: [5000], reloadMs: [5000], firstLoadBestMs: 5000, firstLoadMedianMs: 5000, reloadBestMs: 5000, reloadMedianMs: 5000 };
     const daemon = {
-      available: true as const, firstFullSyncMs: 6000, nodeFlags: [], firstSyncLine: {}, changes: [], changeP50Ms: 299, changeMaxMs: 400,
+      available: true as const, source: 'manifests' as const, firstFullSyncMs: 6000, nodeFlags: [], firstSyncLine: {}, changes: [], changeP50Ms: 299, changeP99Ms: 350, changeMaxMs: 400,
       changesMissed: 0, peakRssKiB: 300 * 1024, logFile: 'x', exit: 'exit 0',
     };
+    const kubeProxy = { families: [{ family: 'ip' as const, lines: 1, bytes: 1, ms: 30_000 }], totalMs: 30_000, timeoutMs: 60_000 };
+    const small = {
+      services: 10_000, nft: { system: 'nft' }, fullSyncExisting: {},
+      variants: [{ name: 'sluice-endpoint-change', what: '', lines: 1, byNft: { system: { medianMs: 100, runsMs: [100] } } }],
+    };
     const checks = checkTargets(results({
-      sizes: [{ services: 10_000, endpoints: 10, generateMs: 1, render, floor, daemon, errors: {}, loadAverage: { before: [0], after: [0] } }],
+      sizes: [{ services: 10_000, endpoints: 10, generateMs: 1, render, floor, kubeProxy, small, daemon, daemonApi: { ...daemon, source: 'api', firstFullSyncMs: 5500 }, errors: {}, loadAverage: { before: [0], after: [0] } }],
     }));
-    const verdict = Object.fromEntries(checks.map((c) => [c.target.split(' ').slice(0, 3).join(' '), c.met]));
+    const verdict = Object.fromEntries(checks.map((c) => [c.target, c.met]));
     expect(verdict).toEqual({
-      'render at 10,000×10': false, // 1 s / 5 s = 0.2 > 0.1
-      'first full sync': true, // 6 / 5 = 1.2 <= 1.3
-      'single-endpoint change p50': true, // 299 < 300
-      'peak RSS of': false, // 300 MiB
-      'connections to the': null, // no data plane
+      '10,000×10: first full sync ≤ 1.2 × the nft floor (start-up included)': true, // the worse of 6 / 5 and 5.5 / 5 = 1.2
+      "10,000×10: first full sync ≤ 0.3 × the load of kube-proxy's rule shape": true, // 6 / 30 = 0.2
+      "10,000×10: one endpoint change p50 ≤ 1.5 × nft's own time for that transaction": false, // 299 / 100
+      '10,000×10: peak RSS ≤ 150 MiB': false, // 300 MiB
+      'render at 10,000×10 ≤ 1/10 of the nft floor': false, // 1 s / 5 s = 0.2 > 0.1
+      'connections to the 10,000th service ≥ 0.9 × the first': null, // no data plane
+      'connections to the 10,000th service ≥ 0.85 × direct': null,
     });
-    expect(checks[0].detail).toBe('missed by 2.00× (100% over)');
+    expect(checks[2].detail).toBe('missed by 1.99× (99% over)');
+    // A kube-proxy shape that did not load in time bounds the ratio from above only.
+    const slow = checkTargets(results({
+      sizes: [{ services: 44_000, endpoints: 1, generateMs: 1, floor, daemon: { ...daemon, firstFullSyncMs: 31_000 }, kubeProxy: { families: [{ family: 'ip', lines: 1, bytes: 1, ms: null }], totalMs: null, timeoutMs: 60_000 }, errors: {}, loadAverage: { before: [0], after: [0] } }],
+    }));
+    expect(slow.find((c) => c.target.includes('kube-proxy'))?.met).toBeNull();
+    expect(slow.find((c) => c.target === '44,000×1: first full sync ≤ 30 s')?.met).toBe(false);
   });
 
   test('the results block replaces the previous one and keeps the rest of the document', () => {
