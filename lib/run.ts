@@ -79,7 +79,7 @@ export function healthCheckPorts(model: ProxyModel): Map<number, HealthCheckServ
   for (const sp of model.servicePorts) {
     if (sp.healthCheckNodePort === undefined) continue;
     const entry = ready.get(sp.healthCheckNodePort) ?? { namespace: sp.namespace, name: sp.name, addresses: new Set<string>() };
-    for (const e of categorizeEndpoints(sp, model.node.name).localReady) entry.addresses.add(e.address);
+    for (const e of categorizeEndpoints(sp, model.node.name, model.node.zone).localReady) entry.addresses.add(e.address);
     ready.set(sp.healthCheckNodePort, entry);
   }
   return new Map([...ready].map(([port, e]) => [port, { namespace: e.namespace, name: e.name, localEndpoints: e.addresses.size }]));
@@ -160,8 +160,7 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
         kubeConfig, nodeName: o.nodeName, logger: log,
         onRestart: (kind) => metrics.informerRestartsTotal.inc({ kind }),
         watchEndpoints: o.watchEndpoints,
-        // Read here once lib/config has it (kube-proxy's serviceProxyName); absent, it is undefined.
-        serviceProxyName: (config as { serviceProxyName?: string }).serviceProxyName,
+        serviceProxyName: config.serviceProxyName,
       });
     }
     const leftovers = o.kubeProxyLeftovers ?? (o.nft ? false : { tools: localTools(), remove: false });
