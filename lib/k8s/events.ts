@@ -20,29 +20,28 @@ export interface ServiceEvents {
   healthCheckFailed(namespace: string, name: string, port: number, error: Error): Promise<void>;
 }
 
+/** The Event sluice records about an object, as kube-proxy records its own: reported by sluice on this node. */
+function eventBody(nodeName: string, namespace: string, involvedObject: Record<string, string>, type: string, reason: string, message: string, at: Date) {
+  return {
+    metadata: { generateName: `${involvedObject.name}.`, namespace },
+    involvedObject, reason, message, type,
+    source: { component: 'sluice', host: nodeName },
+    reportingComponent: 'sluice',
+    reportingInstance: nodeName,
+    firstTimestamp: at,
+    lastTimestamp: at,
+    count: 1,
+  };
+}
+
 export function serviceEvents(kc: KubeConfig, nodeName: string, log: Pick<Logger, 'warn'>, now: () => Date = () => new Date()): ServiceEvents {
   const api = kc.makeApiClient(CoreV1Api);
   const record = async (namespace: string, name: string, reason: string, message: string) => {
     // An object whose name is itself invalid cannot be the subject of an event.
     if (!isDNS1123Label(namespace) || !isDNS1123Label(name)) return;
-    const at = now();
     try {
-      await api.createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: { generateName: `${name}.`, namespace },
-          involvedObject: { apiVersion: 'v1', kind: 'Service', namespace, name },
-          reason,
-          message,
-          type: 'Warning',
-          source: { component: 'sluice', host: nodeName },
-          reportingComponent: 'sluice',
-          reportingInstance: nodeName,
-          firstTimestamp: at,
-          lastTimestamp: at,
-          count: 1,
-        },
-      });
+      const involved = { apiVersion: 'v1', kind: 'Service', namespace, name };
+      await api.createNamespacedEvent({ namespace, body: eventBody(nodeName, namespace, involved, 'Warning', reason, message, now()) });
     } catch (e) {
       log.warn('could not record an event', { service: `${namespace}/${name}`, error: (e as Error).message });
     }
@@ -73,22 +72,9 @@ export type NodeEventType = 'Normal' | 'Warning';
 export function nodeEvents(kc: KubeConfig, nodeName: string, log: Pick<Logger, 'warn'>, now: () => Date = () => new Date()) {
   const api = kc.makeApiClient(CoreV1Api);
   return async (type: NodeEventType, reason: string, message: string): Promise<void> => {
-    const at = now();
     try {
-      await api.createNamespacedEvent({
-        namespace: 'default',
-        body: {
-          metadata: { generateName: `${nodeName}.`, namespace: 'default' },
-          involvedObject: { apiVersion: 'v1', kind: 'Node', name: nodeName, uid: nodeName },
-          reason, message, type,
-          source: { component: 'sluice', host: nodeName },
-          reportingComponent: 'sluice',
-          reportingInstance: nodeName,
-          firstTimestamp: at,
-          lastTimestamp: at,
-          count: 1,
-        },
-      });
+      const involved = { apiVersion: 'v1', kind: 'Node', name: nodeName, uid: nodeName };
+      await api.createNamespacedEvent({ namespace: 'default', body: eventBody(nodeName, 'default', involved, type, reason, message, now()) });
     } catch (e) {
       log.warn('could not record an event', { node: nodeName, reason, error: (e as Error).message });
     }
