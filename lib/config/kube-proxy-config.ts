@@ -7,6 +7,7 @@ import { cidrContains, parseCIDR, parseIP, type ParsedCIDR } from '../model/ip.t
 import { isDNS1123Subdomain, show } from '../model/validate.ts';
 import { parseDuration } from './duration.ts';
 import { DEFAULT_LOAD_BALANCING, parseLoadBalancing, type LoadBalancing } from './load-balancing.ts';
+import { DEFAULT_COUNTERS, parseCounters, type CountersConfig } from './counters.ts';
 import { DEFAULT_CLIENT_CONNECTION, parseClientConnection, type ClientConnection } from './client-connection.ts';
 import { DEFAULT_CONNTRACK, parseConntrack, type ConntrackConfig } from './conntrack.ts';
 import { parseFeatureGates } from './feature-gates.ts';
@@ -47,6 +48,8 @@ export interface ProxyConfig extends ProcessFields {
   featureGates: Record<string, boolean>;
   /** sluice's extension: how service chains pick an endpoint, random or Maglev (load-balancing.ts). */
   loadBalancing: LoadBalancing;
+  /** sluice's extension: named counters of new connections per service port and endpoint (counters.ts). */
+  counters: CountersConfig;
 }
 
 export const DEFAULT_CONFIG: ProxyConfig = {
@@ -67,6 +70,7 @@ export const DEFAULT_CONFIG: ProxyConfig = {
   logging: { verbosity: 0 },
   featureGates: {},
   loadBalancing: DEFAULT_LOAD_BALANCING,
+  counters: DEFAULT_COUNTERS,
 };
 
 export class ConfigError extends Error {
@@ -89,7 +93,7 @@ const KNOWN_UNUSED = new Set([
 ]);
 const KNOWN_TOP = new Set([
   'apiVersion', 'kind', 'hostnameOverride', 'clusterCIDR', 'serviceCIDRs', 'nodePortAddresses', 'detectLocalMode', 'detectLocal',
-  'nftables', 'healthzBindAddress', 'metricsBindAddress', 'loadBalancing', ...KNOWN_UNUSED,
+  'nftables', 'healthzBindAddress', 'metricsBindAddress', 'loadBalancing', 'counters', ...KNOWN_UNUSED,
 ]);
 const KNOWN_NFTABLES = new Set(['masqueradeAll', 'masqueradeBit', 'syncPeriod', 'minSyncPeriod']);
 const INTERFACE_NAME = /^[A-Za-z0-9_.:-]{1,15}$/;
@@ -196,6 +200,7 @@ function parseV1alpha1(doc: any, warn: (msg: string) => void, renames: Record<st
   if (c.syncPeriodMs <= 0) throw new ConfigError('nftables.syncPeriod', 'must be greater than 0');
   if (c.minSyncPeriodMs > c.syncPeriodMs) throw new ConfigError('nftables.minSyncPeriod', 'must not exceed syncPeriod');
   c.loadBalancing = parseLoadBalancing(doc.loadBalancing, warn, fail);
+  c.counters = parseCounters(doc.counters, warn, fail);
   Object.assign(c, parseProcessFields(doc, warn, fail, at));
   c.conntrack = parseConntrack(doc.conntrack, at('conntrack'), warn, fail);
   c.clientConnection = parseClientConnection(doc.clientConnection, warn, fail);
