@@ -43,9 +43,12 @@ export type Rule =
   | { op: 'mark-masquerade'; unlessFromPods?: boolean }
   | { op: 'goto-if-from-pods'; chain: string }
   | { op: 'goto-if-from-node'; chain: string }
-  | { op: 'dnat'; proto: L4; address: string; port: number }
+  /** `counter`: the endpoint's named counter, hit by each new connection DNATed here (counters on). */
+  | { op: 'dnat'; proto: L4; address: string; port: number; counter?: string }
   /** DNAT with chance 1/outOf: rule i of a cascade over n endpoints has outOf = n - i, so each endpoint gets 1/n. */
-  | { op: 'dnat-chance'; proto: L4; address: string; port: number; outOf: number }
+  | { op: 'dnat-chance'; proto: L4; address: string; port: number; outOf: number; counter?: string }
+  /** Hits a named counter (the service port's new connections) and goes on: never changes the verdict. */
+  | { op: 'count'; counter: string }
   | { op: 'dnat-random'; proto: L4; map: string; count: number }
   /**
    * Maglev: `jhash <F> saddr [. <proto> sport] mod size seed <seed>` is the slot, looked up in `map`
@@ -82,6 +85,8 @@ export interface FamilyRuleset {
   elements: Record<GlobalSetName, Element[]>;
   endpointMaps: EndpointMap[];
   affinitySets: AffinitySet[];
+  /** Named counters (KubeProxyConfiguration `counters`, lib/plan/counters.ts): kernel state, kept by every sync while wanted. */
+  counters?: string[];
   /** Service chains in an order where a chain comes after every chain it goes to. */
   chains: Chain[];
 }

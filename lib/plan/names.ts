@@ -12,14 +12,15 @@ export type NameKind =
   | 'epl' // map: random index to endpoint, this node's endpoints
   | 'mgc' // map: Maglev slot to endpoint, cluster endpoints
   | 'mgl' // map: Maglev slot to endpoint, this node's endpoints
-  | 'ep' //  chain for one endpoint (ClientIP affinity)
-  | 'aff'; // set of clients that chose one endpoint (ClientIP affinity)
+  | 'ep' //  chain for one endpoint (ClientIP affinity, or counters on a service above 16 endpoints)
+  | 'aff' // set of clients that chose one endpoint (ClientIP affinity)
+  | 'cnt'; // named counter of new connections, of a service port or one of its endpoints
 
 export function servicePortName(kind: NameKind, sp: ServicePort): string {
   return `${kind}/${sp.namespace}/${sp.name}/${sp.protocol}/${sp.portName || sp.port}`;
 }
 
 /** Endpoint names carry address and port; IPv6 colons become dots, which identifiers allow. */
-export function endpointName(kind: 'ep' | 'aff', sp: ServicePort, e: Endpoint): string {
+export function endpointName(kind: 'ep' | 'aff' | 'cnt', sp: ServicePort, e: Endpoint): string {
   return `${servicePortName(kind, sp)}/${e.address.replaceAll(':', '.')}_${e.port}`;
 }

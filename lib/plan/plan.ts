@@ -5,6 +5,7 @@ import type { Family, ProxyModel, ServicePort } from '../model/types.ts';
 import { GLOBAL_SETS, type FamilyRuleset, type GlobalSetName, type PodSourceMatch, type Ruleset } from '../nft/ir.ts';
 import { intervalElement, withoutCovered } from './elements.ts';
 import { planServicePort, type PlanContext, type ServicePortPlan } from './service-port.ts';
+import { withCounters } from './counters.ts';
 
 export function planRuleset(model: ProxyModel, config: ProxyConfig): Ruleset {
   return { node: model.node.name, tables: ([4, 6] as const).map((f) => planFamily(model, config, f)) };
@@ -20,6 +21,7 @@ function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): Fam
     elements,
     endpointMaps: [],
     affinitySets: [],
+    counters: [],
     chains: [],
   };
   for (const np of nodePortAddresses(model, config, family)) elements['nodeport-ips'].push({ key: [intervalElement(np)] });
@@ -34,7 +36,7 @@ function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): Fam
   const clusterIPs = new Set<string>();
   for (const sp of model.servicePorts) {
     if (sp.family !== family) continue;
-    const plan = cachedPlan(sp, { nodeName: model.node.name, zone: model.node.zone, nodeIPs, masqueradeAll: config.masqueradeAll, podSourceKnown: podSource.kind !== 'none', loadBalancing: config.loadBalancing });
+    const plan = withCounters(cachedPlan(sp, { nodeName: model.node.name, zone: model.node.zone, nodeIPs, masqueradeAll: config.masqueradeAll, podSourceKnown: podSource.kind !== 'none', loadBalancing: config.loadBalancing }), sp, config.counters);
     clusterIPs.add(sp.clusterIP);
     for (const a of plan.hairpin) hairpin.add(a);
     for (const [set, els] of Object.entries(plan.elements) as [GlobalSetName, FamilyRuleset['elements'][GlobalSetName]][]) {
@@ -42,6 +44,7 @@ function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): Fam
     }
     table.endpointMaps.push(...plan.endpointMaps);
     table.affinitySets.push(...plan.affinitySets);
+    if ('counters' in plan) table.counters!.push(...plan.counters);
     endpointChains.push(...plan.endpointChains);
     if (plan.serviceChain) serviceChains.push(plan.serviceChain);
     if (plan.shortCircuitChain) serviceChains.push(plan.shortCircuitChain);

@@ -24,6 +24,9 @@ export interface Branch { chance: number; effect: Effect; note?: string }
 
 const target = (address: string, port: number) => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
 
+/** A named counter on a DNAT rule counts the connection it DNATs; the verdict is the DNAT's. */
+const counted = (counter: string | undefined) => (counter ? `counted in ${counter}, ` : '');
+
 export function applyRule(rule: Rule, facts: PacketFacts, table: FamilyRuleset): Branch[] {
   switch (rule.op) {
     case 'mark-masquerade':
@@ -40,11 +43,11 @@ export function applyRule(rule: Rule, facts: PacketFacts, table: FamilyRuleset):
         ? [{ chance: 1, effect: { kind: 'goto', chain: rule.chain, mark: 'from-node' }, note: `from the node itself (fib saddr type local): masquerade mark set, goto ${rule.chain}` }]
         : [{ chance: 1, effect: { kind: 'continue' }, note: 'not from the node itself' }];
     case 'dnat':
-      return [{ chance: 1, effect: { kind: 'dnat', address: rule.address, port: rule.port }, note: `dnat to ${target(rule.address, rule.port)}` }];
+      return [{ chance: 1, effect: { kind: 'dnat', address: rule.address, port: rule.port }, note: `${counted(rule.counter)}dnat to ${target(rule.address, rule.port)}` }];
     case 'dnat-chance':
-      // numgen random mod outOf == 0: this rule draws its own number, 1 in outOf takes it.
+      // numgen random mod outOf == 0: this rule draws its own number, 1 in outOf takes it (and only then hits its counter).
       return [
-        { chance: 1 / rule.outOf, effect: { kind: 'dnat', address: rule.address, port: rule.port }, note: `1 in ${rule.outOf}: dnat to ${target(rule.address, rule.port)}` },
+        { chance: 1 / rule.outOf, effect: { kind: 'dnat', address: rule.address, port: rule.port }, note: `1 in ${rule.outOf}: ${counted(rule.counter)}dnat to ${target(rule.address, rule.port)}` },
         { chance: 1 - 1 / rule.outOf, effect: { kind: 'continue' } },
       ];
     case 'dnat-random': {
@@ -88,6 +91,9 @@ export function applyRule(rule: Rule, facts: PacketFacts, table: FamilyRuleset):
       return [{ chance: 1, effect: { kind: 'continue' }, note: `affinity: ${facts.saddr} remembered in @${rule.set}` }];
     case 'pick-chain':
       return rule.chains.map((chain) => ({ chance: 1 / rule.chains.length, effect: { kind: 'goto', chain }, note: `1 in ${rule.chains.length}: goto ${chain}` }));
+    case 'count':
+      // A named counter counts the packet and changes nothing about it.
+      return [{ chance: 1, effect: { kind: 'continue' }, note: `counted in ${rule.counter}` }];
     case 'drop':
       return [{ chance: 1, effect: { kind: 'drop', reason: rule.why }, note: 'drop: no local endpoints' }];
     default: {
