@@ -4,8 +4,9 @@
 //
 // The kernel refuses to delete what something still refers to, so a transaction runs in this order
 // (templates/transaction.eta): elements out; chains to be rewritten or removed flushed; chains,
-// maps and sets removed (or replaced) deleted; new maps, sets and chains added; rules added;
-// elements in.
+// maps and sets removed (or replaced) deleted, then counters removed (no rule names them once those
+// chains are flushed); new maps, sets, counters and chains added; rules added; elements in. A counter
+// that stays is never touched: its chains are rewritten around it and it keeps counting.
 import { GLOBAL_SETS, type AffinitySet, type Chain, type Element, type EndpointMap, type FamilyRuleset, type GlobalSetName, type Rule, type Ruleset } from './ir.ts';
 
 export interface ElementChange { set: string; elements: Element[] }
@@ -23,6 +24,9 @@ export interface TableChange {
   setsRemoved: string[];
   mapsAdded: EndpointMap[];
   setsAdded: AffinitySet[];
+  /** Named counters that go (after every rule naming them is flushed) and that come (before the rules that name them). */
+  countersRemoved: string[];
+  countersAdded: string[];
   elementsAdded: ElementChange[];
 }
 
@@ -77,7 +81,7 @@ export function referencesOf(r: Rule): string[] {
 export function diffTable(from: FamilyRuleset, to: FamilyRuleset): TableChange {
   const change: TableChange = {
     family: to.family, elementsRemoved: [], chainsWritten: [], chainsRemoved: [], mapsRemoved: [], setsRemoved: [],
-    mapsAdded: [], setsAdded: [], elementsAdded: [],
+    mapsAdded: [], setsAdded: [], countersRemoved: [], countersAdded: [], elementsAdded: [],
   };
   for (const s of GLOBAL_SETS) diffElements(s, from.elements[s], to.elements[s], change.elementsRemoved, change.elementsAdded);
 
@@ -106,6 +110,7 @@ export function diffTable(from: FamilyRuleset, to: FamilyRuleset): TableChange {
     }
   }
   for (const s of from.affinitySets) if (!newSets.has(s.name)) change.setsRemoved.push(s.name);
+  diffCounters(from.counters ?? [], to.counters ?? [], change);
 
   // A new pod match (another pod CIDR, detectLocalMode) changes the text of the rules that use it.
   const podsMoved = JSON.stringify(from.podSource) !== JSON.stringify(to.podSource);
@@ -122,6 +127,14 @@ export function diffTable(from: FamilyRuleset, to: FamilyRuleset): TableChange {
   // Removed chains go in reverse definition order: a chain goes before the chains it goes to.
   for (const c of [...from.chains].reverse()) if (!newChains.has(c.name)) change.chainsRemoved.push(c.name);
   return change;
+}
+
+/** Counters are kept by name: one is added or deleted only when its service port or endpoint comes or goes. */
+function diffCounters(from: readonly string[], to: readonly string[], change: TableChange) {
+  if (from === to || (from.length === 0 && to.length === 0)) return;
+  const before = new Set(from), after = new Set(to);
+  for (const n of to) if (!before.has(n)) change.countersAdded.push(n);
+  for (const n of from) if (!after.has(n)) change.countersRemoved.push(n);
 }
 
 /** Why a partial transaction cannot turn one table into the other: the masquerade mark, in the base chains too, moved. */
@@ -146,7 +159,7 @@ export function diffRulesets(from: Ruleset | undefined, to: Ruleset): Transactio
 
 export function isEmptyChange(c: TableChange): boolean {
   return c.elementsRemoved.length + c.mapsAdded.length + c.setsAdded.length + c.chainsWritten.length + c.elementsAdded.length
-    + c.chainsRemoved.length + c.mapsRemoved.length + c.setsRemoved.length === 0;
+    + c.chainsRemoved.length + c.mapsRemoved.length + c.setsRemoved.length + (c.countersAdded?.length ?? 0) + (c.countersRemoved?.length ?? 0) === 0;
 }
 
 export function isEmptyTransaction(t: Transaction): boolean {

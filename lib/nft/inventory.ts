@@ -9,6 +9,8 @@ export interface TableInventory {
   /** Maps and sets by name; for sets with a timeout (affinity), the timeout in seconds. */
   maps: Set<string>;
   sets: Map<string, number | undefined>;
+  /** Named counters (absent: none known). A full sync keeps those still wanted, with their counts. */
+  counters?: Set<string>;
 }
 
 export function inventoryOf(t: FamilyRuleset): TableInventory {
@@ -17,14 +19,14 @@ export function inventoryOf(t: FamilyRuleset): TableInventory {
   for (const s of GLOBAL_SETS) if (GLOBAL_MAPS.has(s)) maps.add(s); else sets.set(s, undefined);
   for (const m of t.endpointMaps) maps.add(m.name);
   for (const s of t.affinitySets) sets.set(s.name, s.timeout);
-  return { chains: new Set([...SKELETON_CHAINS, ...t.chains.map((c) => c.name)]), maps, sets };
+  return { chains: new Set([...SKELETON_CHAINS, ...t.chains.map((c) => c.name)]), maps, sets, counters: new Set(t.counters ?? []) };
 }
 
 type Json = any;
 
-/** The inventory of `<family> sluice` from `nft -j list chains|sets|maps <family>` output; undefined when there is no such table. */
+/** The inventory of `<family> sluice` from `nft -j list chains|sets|maps|counters <family>` output; undefined when there is no such table. */
 export function parseInventory(listings: string[], family: TableFamily): TableInventory | undefined {
-  const inv: TableInventory = { chains: new Set(), maps: new Set(), sets: new Map() };
+  const inv: TableInventory = { chains: new Set(), maps: new Set(), sets: new Map(), counters: new Set() };
   let found = false;
   for (const text of listings) {
     for (const item of (JSON.parse(text) as { nftables: Json[] }).nftables) {
@@ -34,6 +36,7 @@ export function parseInventory(listings: string[], family: TableFamily): TableIn
       if (kind === 'chain') inv.chains.add(body.name);
       else if (kind === 'map') inv.maps.add(body.name);
       else if (kind === 'set') inv.sets.set(body.name, typeof body.timeout === 'number' ? body.timeout : undefined);
+      else if (kind === 'counter') inv.counters!.add(body.name);
     }
   }
   return found ? inv : undefined;
@@ -46,22 +49,27 @@ export interface FullSyncPrologue {
   deleteChains: string[];
   deleteMaps: string[];
   deleteSets: string[];
+  /** Counters no longer wanted; wanted ones are declared again by the table, which keeps their counts. */
+  deleteCounters: string[];
 }
 
 /**
  * What a full sync does to the table that exists before it writes the wanted one (templates/full-sync-prologue.eta).
- * Affinity sets that stay with the same timeout are neither flushed nor deleted: their clients stay.
+ * Affinity sets that stay with the same timeout are neither flushed nor deleted: their clients stay;
+ * nor are named counters that stay (`flush table` leaves counters alone, and declaring one that exists
+ * keeps its count: measured, kernel 6.18).
  */
 export function fullSyncPrologue(want: FamilyRuleset, existing: TableInventory): FullSyncPrologue {
   const wanted = inventoryOf(want);
   const stateful = new Set(want.affinitySets.map((s) => s.name));
-  const p: FullSyncPrologue = { family: want.family, flushSets: [], flushMaps: [], deleteChains: [], deleteMaps: [], deleteSets: [] };
+  const p: FullSyncPrologue = { family: want.family, flushSets: [], flushMaps: [], deleteChains: [], deleteMaps: [], deleteSets: [], deleteCounters: [] };
   for (const name of existing.maps) (wanted.maps.has(name) ? p.flushMaps : p.deleteMaps).push(name);
   for (const [name, timeout] of existing.sets) {
     if (!wanted.sets.has(name) || wanted.sets.get(name) !== timeout) p.deleteSets.push(name);
     else if (!stateful.has(name)) p.flushSets.push(name);
   }
   for (const name of existing.chains) if (!wanted.chains.has(name)) p.deleteChains.push(name);
+  for (const name of existing.counters ?? []) if (!wanted.counters!.has(name)) p.deleteCounters.push(name);
   return p;
 }
 

@@ -61,7 +61,17 @@ export interface NftRunner {
    */
   tables(): Promise<TableHandle[]>;
   /** What sluice's table of this family holds by name (undefined: there is none); read before a full sync when sluice does not know. */
-  inventory(family: TableFamily): Promise<TableInventory | undefined>;
+  inventory(family: TableFamily, opts?: InventoryOptions): Promise<TableInventory | undefined>;
+  /** `nft -j list counters table <family> sluice` (undefined: no such table): the named counters and their counts. */
+  listCounters?(family: TableFamily): Promise<string | undefined>;
+}
+
+export interface InventoryOptions {
+  /**
+   * Also list named counters. nft reads the whole ruleset to list them (2 s at 10,000 services even
+   * when there are none, bench/counters.ts), so only when counters are on.
+   */
+  counters?: boolean;
 }
 
 export interface ExecNftOptions {
@@ -134,15 +144,23 @@ export function execNft(opts: ExecNftOptions = {}): NftRunner {
       }
       return out;
     },
-    async inventory(family) {
+    async inventory(family, opts) {
       // Chains are listed without their rules; sets and maps of the family with their elements.
       const listings: string[] = [];
-      for (const what of ['chains', 'sets', 'maps']) {
+      for (const what of ['chains', 'sets', 'maps', ...(opts?.counters ? ['counters'] : [])]) {
         const r = await execa(nft, ['-j', 'list', what, family], { reject: false, maxBuffer: 1 << 30 });
         if (r.exitCode !== 0) throw new Error(`nft list ${what} ${family}: ${String(r.stderr).trim()}`);
         listings.push(String(r.stdout));
       }
       return parseInventory(listings, family);
+    },
+    async listCounters(family) {
+      const r = await execa(nft, ['-j', 'list', 'counters', 'table', family, 'sluice'], { reject: false, maxBuffer: 1 << 30 });
+      if (r.exitCode !== 0) {
+        if (/No such file or directory/.test(String(r.stderr))) return undefined;
+        throw new Error(`nft list counters table ${family} sluice: ${String(r.stderr).trim()}`);
+      }
+      return String(r.stdout);
     },
   };
 }

@@ -57,13 +57,16 @@ export function* renderTableChunks(t: FamilyRuleset, how: { replace: true } | { 
   const e = engine();
   if ('existing' in how && how.existing) yield e.render('full-sync-prologue', fullSyncPrologue(t, how.existing));
   yield e.render('table', { t, replace: 'replace' in how });
-  const objects = [...t.endpointMaps, ...t.affinitySets, ...t.chains];
+  // Counters (names) come before the chains whose rules name them.
+  const counters = t.counters ?? [];
+  const objects = [...t.endpointMaps, ...t.affinitySets, ...counters, ...t.chains];
   for (let i = 0; i < objects.length; i += OBJECTS_PER_BLOCK) {
     const part = new Set(objects.slice(i, i + OBJECTS_PER_BLOCK));
     yield e.render('table-objects', {
       t, rule: rule(),
       endpointMaps: t.endpointMaps.filter((m) => part.has(m)),
       affinitySets: t.affinitySets.filter((s) => part.has(s)),
+      counters: counters.filter((n) => part.has(n)),
       chains: t.chains.filter((c) => part.has(c)),
     });
   }

@@ -238,7 +238,7 @@ export class SyncLoop {
     const full = st.needFull !== undefined;
     if (full) {
       // Over tables sluice did not write itself (or no longer knows), the kernel says what is there.
-      const existing = st.applied ? inventoryOf(st.applied) : await this.o.nft.inventory(t.family);
+      const existing = st.applied ? inventoryOf(st.applied) : await this.o.nft.inventory(t.family, { counters: this.o.config.counters?.enabled });
       this.o.log.info('full sync: writing the table whole', { family: t.family, reason: st.needFull!.reason, servicePorts: model.servicePorts.length, tableExists: existing !== undefined });
       // A full ruleset goes to nft in pieces, made as they are written.
       script = { *chunks() { lines = 0; for (const c of renderTableChunks(t, { existing })) { lines += countLines(c); yield c; } } };
