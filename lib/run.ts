@@ -27,6 +27,7 @@ import { servicesView } from './inspect/services.ts';
 import { renderRuleset } from './nft/templates.ts';
 import type { Ruleset } from './nft/ir.ts';
 import { createMetrics, type SluiceMetrics } from './serve/metrics.ts';
+import { counterReader, createCounterMetrics } from './serve/counter-metrics.ts';
 import { execConntrack, type Conntrack } from './sync/conntrack.ts';
 import { SyncLoop } from './sync/sync-loop.ts';
 
@@ -100,6 +101,13 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
   const nodeSettings = nodeFiles ? startNodeSettings(config.conntrack, nodeFiles, log) : undefined;
   const store = new ObjectStore();
   const metrics = createMetrics({ families: ['IPv4', 'IPv6'] });
+  const nft = o.nft ?? execNft();
+  // Read from the kernel at scrape time, at most once per syncPeriod (counter-metrics.ts).
+  if (config.counters?.enabled && nft.listCounters) {
+    createCounterMetrics(metrics.registry, counterReader((f) => nft.listCounters!(f)), {
+      refreshMs: config.syncPeriodMs, onError: (e) => log.warn('could not read nft counters', { error: e.message }),
+    });
+  }
   const health = createProxyHealth({ healthTimeoutMs: healthTimeoutFor(config.syncPeriodMs), families: ['IPv4', 'IPv6'] });
   const serve = o.serve ?? true;
   const servers: Serving[] = [];
@@ -130,7 +138,7 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
   let afterFirstSync: (() => Promise<void>) | undefined; // removes kube-proxy's leftovers when asked
   let nodeEvent: NodeEvent | undefined;
   const loop = new SyncLoop({
-    store, config, nodeName: o.nodeName, nft: o.nft ?? execNft(), log, metrics, health, conntrack,
+    store, config, nodeName: o.nodeName, nft, log, metrics, health, conntrack,
     onProblem: (p) => onProblem?.(p),
     onInLine: (model, ruleset) => {
       applied = { model, ruleset };
