@@ -19,7 +19,11 @@ export function resolveNodeName(store: ObjectStore, config: ProxyConfig, flag?: 
 }
 
 export function describeProblem(p: Problem): string {
-  return p.scope === 'endpoint' ? `${p.kind} ${p.object}: one endpoint skipped, the rest used: ${p.message}` : `${p.kind} ${p.object} skipped: ${p.message}`;
+  switch (p.scope) {
+    case 'endpoint': return `${p.kind} ${p.object}: one endpoint skipped, the rest used: ${p.message}`;
+    case 'field': return `${p.kind} ${p.object}: one field ignored, the rest used: ${p.message}`;
+    default: return `${p.kind} ${p.object} skipped: ${p.message}`;
+  }
 }
 
 export function reportModel(model: ProxyModel, config: ProxyConfig, log: Logger): void {

@@ -51,7 +51,8 @@ export function serviceEvents(kc: KubeConfig, nodeName: string, log: Pick<Logger
     async problem(p) {
       if (p.kind !== 'Service') return;
       const [namespace, name] = p.object.split('/');
-      await record(namespace, name, INVALID_SERVICE_REASON, `sluice on ${nodeName} skipped this Service: ${p.message}`);
+      const what = p.scope === 'field' ? 'ignored a field of this Service' : 'skipped this Service';
+      await record(namespace, name, INVALID_SERVICE_REASON, `sluice on ${nodeName} ${what}: ${p.message}`);
     },
     async healthCheckFailed(namespace, name, port, error) {
       const key = `${namespace}/${name} ${port} ${error.message}`;

@@ -57,7 +57,7 @@ export function buildModel(objects: ObjectSet, nodeName: string, options: BuildO
   let nodeObject: KubeObject | undefined;
   for (const n of objects.nodes) if (n.metadata?.name === nodeName) nodeObject = n;
   const nodeReading = nodeObject && read(nodeObject, (o) => readNode(nodeName, o));
-  for (const f of nodeReading?.ignored ?? []) problems.add('Node', describe(nodeObject!), f.reason, f.message);
+  for (const f of nodeReading?.ignored ?? []) problems.add('Node', describe(nodeObject!), f.reason, f.message, 'field');
   const node = (nodeReading ?? readNode(nodeName, undefined)).facts;
 
   const readGroups = (obj: KubeObject, fn: (o: KubeObject) => EndpointReading, into: Map<string, EndpointGroup[]>) => {
@@ -81,7 +81,7 @@ export function buildModel(objects: ObjectSet, nodeName: string, options: BuildO
     // Readings are cached per object: one process has one serviceProxyName.
     const r = read<ServiceReading>(s, (o) => readService(o, options.serviceProxyName));
     if (r && 'program' in r) defs.push(r.program);
-    if (r && 'program' in r) for (const f of r.program.ignored) problems.add('Service', describe(s), f.reason, f.message);
+    if (r && 'program' in r) for (const f of r.program.ignored) problems.add('Service', describe(s), f.reason, f.message, 'field');
   }
   const layout = layoutOf(defs);
   for (const [def, conflict] of layout.conflicts) problems.add('Service', `${def.namespace}/${def.name}`, 'conflict', conflict);

@@ -35,7 +35,7 @@ export function readNode(name: string, obj: KubeObject | undefined): NodeReading
   } else if (isLabelValue(zone)) {
     facts.zone = zone;
   } else {
-    ignored.push({ reason: 'invalid-zone-label', message: `label ${ZONE_LABEL} ${show(zone)} is not a valid label value; only the zone is ignored, zone hints are not used` });
+    ignored.push({ reason: 'invalid-zone-label', message: `label ${ZONE_LABEL} ${show(zone)} is not a valid label value: zone hints are not used` });
   }
   return { facts, ignored };
 }

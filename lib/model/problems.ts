@@ -15,7 +15,7 @@ export function invalid(reason: string, message: string): never {
 
 export class Problems {
   readonly list: Problem[] = [];
-  add(kind: string, object: string, reason: string, message: string, scope?: 'endpoint'): void {
+  add(kind: string, object: string, reason: string, message: string, scope?: Problem['scope']): void {
     this.list.push(scope ? { kind, object, reason, message, scope } : { kind, object, reason, message });
   }
 }

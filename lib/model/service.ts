@@ -166,11 +166,11 @@ function readLbAlgorithm(annotations: unknown, affinity: boolean, ignored: Servi
   if (!annotations || typeof annotations !== 'object' || !(LB_ALGORITHM_ANNOTATION in annotations)) return undefined;
   const v = (annotations as Record<string, unknown>)[LB_ALGORITHM_ANNOTATION];
   if (v !== 'maglev' && v !== 'random') {
-    ignored.push({ reason: 'invalid-lb-algorithm', message: `annotation ${LB_ALGORITHM_ANNOTATION} ${show(v)} is not maglev or random; only the annotation is ignored, endpoints are picked at random` });
+    ignored.push({ reason: 'invalid-lb-algorithm', message: `annotation ${LB_ALGORITHM_ANNOTATION} ${show(v)} is not maglev or random: endpoints are picked at random` });
     return 'random';
   }
   if (v === 'maglev' && affinity) {
-    ignored.push({ reason: 'lb-algorithm-unused', message: `annotation ${LB_ALGORITHM_ANNOTATION} "maglev" is not used: sessionAffinity ClientIP takes precedence; only the annotation is ignored` });
+    ignored.push({ reason: 'lb-algorithm-unused', message: `annotation ${LB_ALGORITHM_ANNOTATION} "maglev" is not used: sessionAffinity ClientIP takes precedence` });
   }
   return v;
 }

@@ -58,8 +58,8 @@ export interface Problem {
   object: string;
   reason: string;
   message: string;
-  /** 'endpoint': only one endpoint (or address) of the object was left out, the rest of it is used. */
-  scope?: 'endpoint';
+  /** Only part of the object was left out, the rest of it is used: one endpoint (or address), or one field. */
+  scope?: 'endpoint' | 'field';
 }
 
 export interface ProxyModel {

@@ -91,7 +91,7 @@ describe('the Node\'s zone', () => {
     expect(model.node.internalIPs).toEqual(['172.30.0.1']);
     expect(model.problems).toEqual([{
       kind: 'Node', object: 'node1', reason: 'invalid-zone-label',
-      message: `label ${ZONE} ${JSON.stringify(bad)} is not a valid label value; only the zone is ignored, zone hints are not used`,
+      message: `label ${ZONE} ${JSON.stringify(bad)} is not a valid label value: zone hints are not used`, scope: 'field',
     }]);
   });
 });
