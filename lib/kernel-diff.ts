@@ -123,7 +123,8 @@ function kernelTable(kernel: Listing, wanted: Listing, want: FamilyRuleset): Fam
     const same = wantedChains.has(name) && kernel.rules.get(name) === wanted.rules.get(name);
     chains.push({ name, rules: same ? wantedChains.get(name)!.rules : DIFFERS });
   }
-  return { ...want, elements, endpointMaps, affinitySets, chains };
+  // What the kernel holds has no parts of its own: it is compared with the wanted table as a whole.
+  return { family: want.family, mark: want.mark, podSource: want.podSource, elements, endpointMaps, affinitySets, counters: want.counters, chains };
 }
 
 export interface KernelDiffOptions {

@@ -7,7 +7,7 @@
 // maps and sets removed (or replaced) deleted, then counters removed (no rule names them once those
 // chains are flushed); new maps, sets, counters and chains added; rules added; elements in. A counter
 // that stays is never touched: its chains are rewritten around it and it keeps counting.
-import { GLOBAL_SETS, type AffinitySet, type Chain, type Element, type EndpointMap, type FamilyRuleset, type GlobalSetName, type Rule, type Ruleset } from './ir.ts';
+import { GLOBAL_SETS, TABLE_OWNED_SETS, type TablePart, type AffinitySet, type Chain, type Element, type EndpointMap, type FamilyRuleset, type GlobalSetName, type Rule, type Ruleset } from './ir.ts';
 
 export interface ElementChange { set: string; elements: Element[] }
 
@@ -42,6 +42,8 @@ function elementValue(e: Element): string {
 
 function diffElements(set: string, from: readonly Element[], to: readonly Element[], removed: ElementChange[], added: ElementChange[]) {
   if (from === to) return;
+  // The table's own sets are made anew at every sync, of element objects kept from sync to sync.
+  if (from.length === to.length && from.every((e, i) => e === to[i])) return;
   // Elements of unchanged service ports are the same objects in both: only the others need comparing.
   const inFrom = new Set(from), inTo = new Set(to);
   const before = new Map(from.filter((e) => !inTo.has(e)).map((e) => [elementKey(e), e]));
@@ -83,7 +85,51 @@ export function diffTable(from: FamilyRuleset, to: FamilyRuleset): TableChange {
     family: to.family, elementsRemoved: [], chainsWritten: [], chainsRemoved: [], mapsRemoved: [], setsRemoved: [],
     mapsAdded: [], setsAdded: [], countersRemoved: [], countersAdded: [], elementsAdded: [],
   };
+  // A new pod match (another pod CIDR, detectLocalMode) changes the text of the rules that use it.
+  const podsMoved = JSON.stringify(from.podSource) !== JSON.stringify(to.podSource);
+  if (from.parts && to.parts && from.ownElements && to.ownElements && !podsMoved) {
+    // Both as planned: only the service ports whose part changed are compared, whatever the table's size.
+    for (const s of TABLE_OWNED_SETS) diffElements(s, from.ownElements[s], to.ownElements[s], change.elementsRemoved, change.elementsAdded);
+    for (const [key, part] of to.parts) {
+      const old = from.parts.get(key);
+      if (old !== part) diffParts(old ?? NO_PART, part, change, false);
+    }
+    for (const [key, old] of from.parts) if (!to.parts.has(key)) diffParts(old, NO_PART, change, false);
+    return mergeElementChanges(change);
+  }
   for (const s of GLOBAL_SETS) diffElements(s, from.elements[s], to.elements[s], change.elementsRemoved, change.elementsAdded);
+  diffParts(wholeTable(from), wholeTable(to), change, podsMoved);
+  return change;
+}
+
+const NO_PART: TablePart = { elements: {}, endpointMaps: [], affinitySets: [], counters: [], endpointChains: [], serviceChains: [], externalChains: [] };
+
+/** A table read back from the kernel (sluice diff) has no parts: it is compared as one. */
+function wholeTable(t: FamilyRuleset): TablePart {
+  return { elements: {}, endpointMaps: t.endpointMaps, affinitySets: t.affinitySets, counters: t.counters ?? [], endpointChains: t.chains, serviceChains: [], externalChains: [] };
+}
+
+/** Several changed parts touch one shared set: one statement per set reads better and costs nft less. */
+function mergeElementChanges(change: TableChange): TableChange {
+  const merge = (list: ElementChange[]) => {
+    const bySet = new Map<string, Element[]>();
+    for (const c of list) {
+      const els = bySet.get(c.set);
+      if (els) els.push(...c.elements); else bySet.set(c.set, [...c.elements]);
+    }
+    return [...bySet].map(([set, elements]) => ({ set, elements }));
+  };
+  change.elementsRemoved = merge(change.elementsRemoved);
+  change.elementsAdded = merge(change.elementsAdded);
+  return change;
+}
+
+/** What turns one part (a service port's, or a whole table's) into another. */
+function diffParts(from: TablePart, to: TablePart, change: TableChange, podsMoved: boolean) {
+  for (const s of GLOBAL_SETS) {
+    const a = from.elements[s], b = to.elements[s];
+    if (a || b) diffElements(s, a ?? [], b ?? [], change.elementsRemoved, change.elementsAdded);
+  }
 
   const oldMaps = new Map(from.endpointMaps.map((m) => [m.name, m]));
   const newMaps = new Map(to.endpointMaps.map((m) => [m.name, m]));
@@ -110,13 +156,13 @@ export function diffTable(from: FamilyRuleset, to: FamilyRuleset): TableChange {
     }
   }
   for (const s of from.affinitySets) if (!newSets.has(s.name)) change.setsRemoved.push(s.name);
-  diffCounters(from.counters ?? [], to.counters ?? [], change);
+  diffCounters(from.counters, to.counters, change);
 
-  // A new pod match (another pod CIDR, detectLocalMode) changes the text of the rules that use it.
-  const podsMoved = JSON.stringify(from.podSource) !== JSON.stringify(to.podSource);
-  const oldChains = new Map(from.chains.map((c) => [c.name, c]));
-  const newChains = new Set(to.chains.map((c) => c.name));
-  for (const c of to.chains) {
+  const fromChains = [...from.endpointChains, ...from.serviceChains, ...from.externalChains];
+  const toChains = [...to.endpointChains, ...to.serviceChains, ...to.externalChains];
+  const oldChains = new Map(fromChains.map((c) => [c.name, c]));
+  const newChains = new Set(toChains.map((c) => c.name));
+  for (const c of toChains) {
     const old = oldChains.get(c.name);
     const mustRewrite = (remade.size > 0 && c.rules.some((r) => referencesOf(r).some((n) => remade.has(n))))
       || (podsMoved && c.rules.some(matchesPods));
@@ -125,8 +171,7 @@ export function diffTable(from: FamilyRuleset, to: FamilyRuleset): TableChange {
     if (!old || mustRewrite || rulesOf(old) !== rulesOf(c)) change.chainsWritten.push({ chain: c, existed: old !== undefined });
   }
   // Removed chains go in reverse definition order: a chain goes before the chains it goes to.
-  for (const c of [...from.chains].reverse()) if (!newChains.has(c.name)) change.chainsRemoved.push(c.name);
-  return change;
+  for (const c of [...fromChains].reverse()) if (!newChains.has(c.name)) change.chainsRemoved.push(c.name);
 }
 
 /** Counters are kept by name: one is added or deleted only when its service port or endpoint comes or goes. */

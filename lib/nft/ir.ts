@@ -77,6 +77,25 @@ export type PodSourceMatch =
   | { kind: 'bridge'; iface: string }
   | { kind: 'prefix'; prefix: string };
 
+/** The shared sets no one service port owns (every other shared set's elements belong to one service port each). */
+export const TABLE_OWNED_SETS = ['cluster-ips', 'hairpin', 'nodeport-ips', 'service-cidrs', 'pod-ranges'] as const satisfies readonly GlobalSetName[];
+export type TableOwnedSet = (typeof TABLE_OWNED_SETS)[number];
+
+/**
+ * What one service port puts in its family's table. A part is the same object from sync to sync while
+ * its service port is unchanged, so a diff looks only at the parts that changed.
+ */
+export interface TablePart {
+  elements: Partial<Record<GlobalSetName, Element[]>>;
+  endpointMaps: EndpointMap[];
+  affinitySets: AffinitySet[];
+  counters: string[];
+  /** Chains in the table's order: endpoint chains first, then service chains, then external chains. */
+  endpointChains: Chain[];
+  serviceChains: Chain[];
+  externalChains: Chain[];
+}
+
 export interface FamilyRuleset {
   family: TableFamily;
   /** The masquerade mark as a hex literal, e.g. 0x00004000. */
@@ -89,6 +108,9 @@ export interface FamilyRuleset {
   counters?: string[];
   /** Service chains in an order where a chain comes after every chain it goes to. */
   chains: Chain[];
+  /** As planned (lib/plan/plan.ts): the part of each service port, by a key naming it, and the table's own sets. */
+  parts?: ReadonlyMap<string, TablePart>;
+  ownElements?: Record<TableOwnedSet, Element[]>;
 }
 
 export interface Ruleset {
