@@ -64,7 +64,7 @@ export function buildModel(objects: ObjectSet, nodeName: string, options: BuildO
     const r = read(obj, fn);
     if (!r) return;
     for (const s of r.skipped) problems.add(obj.kind, describe(obj), s.reason, s.message, 'endpoint');
-    for (const g of r.groups) pushTo(into, `${g.namespace}/${g.service}`, g);
+    for (const g of r.groups) pushTo(into, serviceKey(g.namespace, g.service, g), g);
   };
   const fromObjects: ParsedCIDR[] = [];
   for (const c of objects.serviceCIDRs ?? []) fromObjects.push(...(read(c, readServiceCIDR) ?? []));
@@ -86,12 +86,21 @@ export function buildModel(objects: ObjectSet, nodeName: string, options: BuildO
   const layout = layoutOf(defs);
   for (const [def, conflict] of layout.conflicts) problems.add('Service', `${def.namespace}/${def.name}`, 'conflict', conflict);
   const portsOf = layout.served.map((def) => {
-    const key = `${def.namespace}/${def.name}`;
+    const key = serviceKey(def.namespace, def.name, def);
     return servicePortsOf(def, sliceGroups.get(key) ?? legacyGroups.get(key) ?? []);
   });
   layout.order ??= portOrder(portsOf);
   const servicePorts = layout.order.map(([d, p]) => portsOf[d][p]);
   return { node, servicePorts, serviceCIDRs, problems: problems.list };
+}
+
+// namespace/name of the Service a reading belongs to, made once per reading: a sync at 10,000
+// services looks at every reading, and the readings of unchanged objects are the same objects.
+const serviceKeys = new WeakMap<object, string>();
+function serviceKey(namespace: string, name: string, of: object): string {
+  let k = serviceKeys.get(of);
+  if (k === undefined) serviceKeys.set(of, (k = `${namespace}/${name}`));
+  return k;
 }
 
 /**
