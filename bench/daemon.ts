@@ -86,6 +86,8 @@ export function syncReport(line: LogLine): { kind?: string; durationMs: number }
   if (typeof duration !== 'number') return undefined;
   const kind = typeof line.kind === 'string' ? line.kind : undefined;
   const msg = typeof line.msg === 'string' ? line.msg : '';
+  // `full sync still being applied by nft` (elapsedMs, every 5 s of a long sync) is progress, not the end.
+  if (kind === undefined && /still/i.test(msg)) return undefined;
   if (kind === 'full' || kind === 'partial' || /sync/i.test(msg)) return { kind, durationMs: duration };
   return undefined;
 }

@@ -48,6 +48,8 @@ export interface Results {
   sizes: SizeResult[];
   dataplane?: DataPlaneResult | { error: string } | { skipped: string };
   targets: TargetCheck[];
+  /** sync times re-derived from sluice's logs by bench/rederive-syncs.ts, and how */
+  rederived?: Record<string, string[]>;
 }
 
 export interface TargetCheck {
@@ -265,6 +267,11 @@ export function resultsMarkdown(r: Results): string {
   }
   out.push('');
 
+  if (r.rederived && Object.keys(r.rederived).length) {
+    out.push('Re-derived from sluice\'s logs (`bench/rederive-syncs.ts`: this run took sluice\'s "full sync still being applied" progress line for the end of a sync longer than 5 s):', '');
+    for (const [k, notes] of Object.entries(r.rederived)) for (const x of notes) out.push(`- ${k}, ${x}`);
+    out.push('');
+  }
   for (const s of r.sizes) for (const [stage, e] of Object.entries(s.errors)) out.push('', `${sizeLabel(s)} ${stage}: **failed**: ${e}`);
   out.push('');
 

@@ -9,6 +9,7 @@ import { base32, endpointChain, iptablesRestoreScript, serviceChain } from '../.
 import { labEndpoints, writeLabCluster } from '../../bench/lab-cluster.ts';
 import { summarize, type CpuProfile } from '../../bench/profile-top.ts';
 import { checkTargets, spliceResults, BEGIN, END, type Results } from '../../bench/results.ts';
+import { rederive } from '../../bench/rederive-syncs.ts';
 import { median, percentile } from '../../bench/stats.ts';
 import { podAddress, serviceIP, writeSyntheticCluster } from '../../bench/synth.ts';
 import { loadManifests } from '../../lib/manifests/load.ts';
@@ -123,6 +124,7 @@ describe('bookkeeping', () => {
     expect(syncReport({ msg: 'partial sync', kind: 'partial', durationMs: 7 })).toEqual({ kind: 'partial', durationMs: 7 });
     expect(syncReport({ msg: 'full sync: writing the table whole', family: 'ip', reason: 'nothing applied yet' })).toBeUndefined();
     expect(syncReport({ msg: 'serving', durationMs: 3 })).toBeUndefined();
+    expect(syncReport({ msg: 'full sync still being applied by nft', elapsedMs: 5001 })).toBeUndefined();
   });
 
   test('a changed address is found in nft\'s text, not a longer one', () => {
@@ -219,5 +221,23 @@ describe('bookkeeping', () => {
     const out = spliceResults(doc, 'new\n');
     expect(out).toBe(`# Benchmarks\n\nby hand\n\n${BEGIN}\nnew\n${END}\n\n## Notes\nkept\n`);
     expect(spliceResults('# B\n', 'x\n')).toBe(`# B\n\n${BEGIN}\nx\n${END}\n`);
+  });
+});
+
+describe('re-deriving a long sync from sluice\'s log', () => {
+  test('the end is the kind:full line after the progress line; a restart killed mid-sync is unknown', () => {
+    const log = [
+      { ts: '2026-01-01T00:00:00.000Z', msg: 'objects listed, starting to sync' },
+      { ts: '2026-01-01T00:00:05.000Z', msg: 'full sync still being applied by nft', elapsedMs: 5000 },
+      { ts: '2026-01-01T00:00:07.500Z', msg: 'full sync', kind: 'full', durationMs: 7400 },
+      { ts: '2026-01-01T00:01:00.000Z', msg: 'objects listed, starting to sync' },
+      { ts: '2026-01-01T00:01:05.000Z', msg: 'full sync still being applied by nft', elapsedMs: 5000 },
+    ].map((l) => JSON.stringify(l)).join('\n');
+    const d: any = { available: true, firstFullSyncMs: 6000, restartFullSyncMs: 6100, peakRssAfterFirstSyncKiB: 1 };
+    const notes = rederive(d, log);
+    expect(d.firstFullSyncMs).toBe(8500);
+    expect(d.firstFullSyncLoggedMs).toBe(7400);
+    expect(d.restartFullSyncMs).toBeUndefined();
+    expect(notes).toHaveLength(2);
   });
 });

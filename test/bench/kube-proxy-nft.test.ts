@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { endpointChainName, hashed, kubeProxyTransaction, servicePortChain } from '../../bench/kube-proxy-nft.ts';
+import { parseStrace } from '../../bench/nft-small.ts';
 import { serviceShape, SyntheticCluster, writeSyntheticCluster, type SynthOptions } from '../../bench/synth.ts';
 import { loadManifests } from '../../lib/manifests/load.ts';
 import { nftAvailable, withNetns } from '../support/netns.ts';
@@ -106,5 +107,26 @@ describe("kube-proxy's nftables rule shape", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("what nft reads for a small transaction", () => {
+  test('dump requests from sendto, reply bytes from recvmsg, attributed to the request before them', () => {
+    const text = [
+      'sendto(3, [{nlmsg_len=20, nlmsg_type=NFNL_SUBSYS_NFTABLES<<8|NFT_MSG_GETGEN, nlmsg_flags=NLM_F_REQUEST}], 20, 0, NULL, 0) = 20',
+      'recvmsg(3, {msg_iov=[{iov_base=...}]}, 0) = 44',
+      'sendto(3, [{nlmsg_len=20, nlmsg_type=NFNL_SUBSYS_NFTABLES<<8|NFT_MSG_GETCHAIN, nlmsg_flags=NLM_F_REQUEST|NLM_F_DUMP}], 20, 0, NULL, 0) = 20',
+      'recvmsg(3, {msg_iov=[{iov_base=...}]}, 0) = 4000',
+      '[pid  12] recvmsg(3, {msg_iov=[{iov_base=...}]}, 0) = 96',
+      'recvmsg(3, {msg_namelen=12}, 0)         = -1 EAGAIN (Resource temporarily unavailable)',
+      'sendmsg(3, {msg_iov=[{iov_base=[{nlmsg_type=NFNL_MSG_BATCH_BEGIN}]}]}, 0) = 200',
+      'recvmsg(3, {msg_iov=[{iov_base=...}]}, 0) = 36',
+    ].join('\n');
+    expect(parseStrace(text)).toEqual({
+      requests: { GETGEN: 1, GETCHAIN: 1 },
+      bytesByRequest: { GETGEN: 44, GETCHAIN: 4096, batch: 36 },
+      bytesReceived: 4176,
+      recvCalls: 4,
+    });
   });
 });
