@@ -27,8 +27,10 @@ example: node_modules/.installed
 typecheck: node_modules/.installed
 	npm run typecheck
 
+# Every test: the jest suite, then the rules on Debian's 5.10 and 6.1 kernels in qemu (test-kernels).
 test: setup
 	npm test
+	bash test/kernels/run.sh
 
 # Rewrites rules-fixtures/*/expected.nft from the current renderer: review the diff like code.
 golden: node_modules/.installed
