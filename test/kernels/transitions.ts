@@ -28,6 +28,8 @@ interface ServiceShape {
   affinity?: number;
   sourceRanges?: string[];
   ipv6?: boolean;
+  /** The sluice.dev/lb-algorithm annotation: maglev hashes external traffic into a table map. */
+  algorithm?: 'maglev' | 'random';
 }
 
 /** A Service and its EndpointSlice. Addresses derive from the name's index so services never collide. */
@@ -45,7 +47,8 @@ function service(s: ServiceShape, index: number): Obj[] {
   if (s.externalTrafficPolicy === 'Local' && type === 'LoadBalancer') spec.healthCheckNodePort = 32000 + index;
   if (s.affinity !== undefined) Object.assign(spec, { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: s.affinity } } });
   if (s.sourceRanges) spec.loadBalancerSourceRanges = s.sourceRanges;
-  const svc: Obj = { kind: 'Service', metadata: { name, namespace: 'kt' }, spec };
+  const metadata: Obj = { name, namespace: 'kt', ...(s.algorithm ? { annotations: { 'sluice.dev/lb-algorithm': s.algorithm } } : {}) };
+  const svc: Obj = { kind: 'Service', metadata, spec };
   if (type === 'LoadBalancer') svc.status = { loadBalancer: { ingress: [{ ip: v6 ? `2001:db8:100::${index + 1}` : `198.51.100.${index + 1}` }] } };
   const n = s.endpoints ?? 2;
   const slice: Obj = {
@@ -112,6 +115,10 @@ export const TRANSITIONS: Transition[] = [
   t('ipv6-service-removed', state({ ipv6: true, endpoints: 3, type: 'NodePort' }), state()),
   t('ipv6-endpoints-3-to-20', state({ ipv6: true, endpoints: 3 }), state({ ipv6: true, endpoints: 20 })),
   t('ipv6-loadbalancer-local-affinity-added', state({ ipv6: true }), state({ ipv6: true, ...lb, externalTrafficPolicy: 'Local', affinity: 300, sourceRanges: ['2001:db8:1::/48'] })),
+  // Maglev: a table map per service port, its elements moved when an endpoint goes, the map in and out.
+  t('maglev-endpoints-5-to-4', state({ ...lb, endpoints: 5, algorithm: 'maglev' }), state({ ...lb, endpoints: 4, algorithm: 'maglev' })),
+  t('maglev-on', state({ ...lb, endpoints: 5 }), state({ ...lb, endpoints: 5, algorithm: 'maglev' })),
+  t('maglev-off', state({ ...lb, endpoints: 5, algorithm: 'maglev' }), state({ ...lb, endpoints: 5, algorithm: 'random' })),
   // Several changes in one sync.
   t('many-at-once', state({ endpoints: 3 }, { name: 'db', endpoints: 20, affinity: 60 }),
     state({ endpoints: 20, type: 'LoadBalancer', sourceRanges: ['203.0.113.0/24'] }, { name: 'cache', ipv6: true, endpoints: 2 })),
