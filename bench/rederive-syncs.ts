@@ -19,10 +19,11 @@ export function rederive(d: Extract<DaemonResult, { available: true }>, log: str
   // The runs of sluice in the log: each starts where sluice says it lists its objects.
   const starts = lines.map((l, i) => (l.msg === 'objects listed, starting to sync' ? i : -1)).filter((i) => i >= 0);
   const runOf = (k: number) => lines.slice(starts[k] ?? 0, starts[k + 1] ?? lines.length);
-  const fix = (run: Line[], measuredMs: number | undefined, what: string): { ms?: number; logged?: number } | undefined => {
+  const fix = (run: Line[], measuredMs: number | undefined, loggedMs: number | undefined, what: string): { ms?: number; logged?: number } | undefined => {
     const still = run.find((l) => l.kind === undefined && /still/i.test(l.msg ?? ''));
     const full = run.find((l) => l.kind === 'full');
-    if (!still || measuredMs === undefined) return undefined;
+    // Only a result that took the progress line (its logged time is that line's elapsedMs) is re-derived.
+    if (!still || measuredMs === undefined || loggedMs !== still.elapsedMs) return undefined;
     if (!full || t(full) < t(still)) {
       notes.push(`${what}: the sync was stopped before it ended (it had taken more than ${still.elapsedMs} ms); unknown`);
       return { ms: undefined, logged: undefined };
@@ -31,14 +32,14 @@ export function rederive(d: Extract<DaemonResult, { available: true }>, log: str
     notes.push(`${what}: ${Math.round(measuredMs)} ms measured to the progress line + ${t(full) - t(still)} ms to the end in sluice's log = ${Math.round(ms)} ms`);
     return { ms, logged: full.durationMs };
   };
-  const first = fix(runOf(0), d.firstFullSyncMs, 'first full sync');
+  const first = fix(runOf(0), d.firstFullSyncMs, d.firstFullSyncLoggedMs, 'first full sync');
   if (first?.ms !== undefined) {
     d.firstFullSyncMs = first.ms;
     d.firstFullSyncLoggedMs = first.logged;
     d.peakRssAfterFirstSyncKiB = undefined; // read at the progress line, not after the sync
   }
   if (starts.length > 1) {
-    const again = fix(runOf(1), d.restartFullSyncMs, 'restart full sync');
+    const again = fix(runOf(1), d.restartFullSyncMs, d.restartFullSyncLoggedMs, 'restart full sync');
     if (again) {
       d.restartFullSyncMs = again.ms;
       d.restartFullSyncLoggedMs = again.logged;

@@ -50,6 +50,8 @@ export interface Results {
   targets: TargetCheck[];
   /** sync times re-derived from sluice's logs by bench/rederive-syncs.ts, and how */
   rederived?: Record<string, string[]>;
+  /** stages taken from a second run by bench/merge-results.ts */
+  merged?: { size: string; stage: string; from: string; loadAverage: number[] }[];
 }
 
 export interface TargetCheck {
@@ -267,6 +269,9 @@ export function resultsMarkdown(r: Results): string {
   }
   out.push('');
 
+  if (r.merged?.length) {
+    out.push(`Stages from a second run (\`bench/merge-results.ts\`): ${r.merged.map((m) => `${m.size} ${m.stage} (${m.from}, load ${m.loadAverage.map((x) => x.toFixed(1)).join(' → ')})`).join('; ')}. Ratios between these and the other stages of the same size are across the two runs.`, '');
+  }
   if (r.rederived && Object.keys(r.rederived).length) {
     out.push('Re-derived from sluice\'s logs (`bench/rederive-syncs.ts`: this run took sluice\'s "full sync still being applied" progress line for the end of a sync longer than 5 s):', '');
     for (const [k, notes] of Object.entries(r.rederived)) for (const x of notes) out.push(`- ${k}, ${x}`);

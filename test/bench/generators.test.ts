@@ -233,11 +233,15 @@ describe('re-deriving a long sync from sluice\'s log', () => {
       { ts: '2026-01-01T00:01:00.000Z', msg: 'objects listed, starting to sync' },
       { ts: '2026-01-01T00:01:05.000Z', msg: 'full sync still being applied by nft', elapsedMs: 5000 },
     ].map((l) => JSON.stringify(l)).join('\n');
-    const d: any = { available: true, firstFullSyncMs: 6000, restartFullSyncMs: 6100, peakRssAfterFirstSyncKiB: 1 };
+    const d: any = { available: true, firstFullSyncMs: 6000, firstFullSyncLoggedMs: 5000, restartFullSyncMs: 6100, restartFullSyncLoggedMs: 5000, peakRssAfterFirstSyncKiB: 1 };
     const notes = rederive(d, log);
     expect(d.firstFullSyncMs).toBe(8500);
     expect(d.firstFullSyncLoggedMs).toBe(7400);
     expect(d.restartFullSyncMs).toBeUndefined();
     expect(notes).toHaveLength(2);
+    // A result measured to the kind:full line already is left as it is.
+    const ok: any = { available: true, firstFullSyncMs: 8400, firstFullSyncLoggedMs: 7400 };
+    expect(rederive(ok, log)).toEqual([]);
+    expect(ok.firstFullSyncMs).toBe(8400);
   });
 });
