@@ -36,8 +36,10 @@ test: setup
 golden: node_modules/.installed
 	UPDATE_GOLDEN=1 npm test -- test/golden.test.ts
 
-# The benchmarks, as root: sluice render and its peak RSS, the nft floor, sluice run (first full sync,
-# endpoint changes, peak RSS) and the data plane in a lab against kube-proxy iptables-mode rules.
+# The benchmarks, as root (40-50 minutes at the default sizes 1000x10,10000x10,44000x1,5000x50): sluice
+# render and its peak RSS, the nft floor, kube-proxy 1.36's nftables rule shape, nft's own time for small
+# transactions, sluice run from manifests and from a fake API server (first full sync, endpoint changes,
+# a burst, a restart, peak RSS) and the data plane in a lab against kube-proxy iptables-mode rules.
 # Writes bench/results.json and the results block of BENCHMARKS.md; progress on stderr. Options:
 # make bench BENCH_ARGS="--sizes 1000,10000 --endpoints 10 --at HEAD" (node bench/run.ts --help).
 .PHONY: bench
