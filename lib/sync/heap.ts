@@ -10,11 +10,14 @@ const MIN_GROWTH = 16 * 2 ** 20;
 let afterLastCollection = 0;
 
 /** Collects garbage if the heap grew by a quarter, or 16 MiB, over what the last collection left. */
-export function collectIfGrown(gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc): boolean {
+export function collectIfGrown(
+  gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc,
+  heapUsed: () => number = () => process.memoryUsage().heapUsed,
+): boolean {
   if (!gc) return false;
-  const used = process.memoryUsage().heapUsed;
+  const used = heapUsed();
   if (afterLastCollection > 0 && used < afterLastCollection + Math.max(MIN_GROWTH, afterLastCollection / 4)) return false;
   gc();
-  afterLastCollection = process.memoryUsage().heapUsed;
+  afterLastCollection = heapUsed();
   return true;
 }

@@ -6,7 +6,7 @@ import type { ProxyConfig } from '../config/kube-proxy-config.ts';
 import { TRIGGER_TIME_ANNOTATION, type KubeObject, type ObjectKind } from '../objects/objects.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../objects/store.ts';
-import type { Problem, ProxyModel } from '../model/types.ts';
+import type { Problem, ProxyModel, ServicePort } from '../model/types.ts';
 import { categorizeEndpoints, isExternallyAccessible } from '../model/categorize.ts';
 import type { IPFamily } from '../serve/ip-family.ts';
 import { diffTable, isEmptyChange, skeletonChange } from '../nft/diff.ts';
@@ -60,6 +60,8 @@ export interface SyncLoopOptions {
 export class SyncLoop {
   private readonly o: SyncLoopOptions;
   private readonly clock: Clock;
+  /** The UDP service ports the conntrack reconciler last saw. */
+  private reconciledUdp?: ServicePort[];
   private readonly families = new Map<TableFamily, FamilyState>([['ip', { lastFullAt: 0 }], ['ip6', { lastFullAt: 0 }]]);
   private lastSyncAt = -Infinity;
   private queuedAt: number | undefined;
@@ -178,6 +180,7 @@ export class SyncLoop {
     this.reportProblems(model);
     const ruleset = planRuleset(model, this.o.config);
 
+    const periodic = this.checkTables;
     if (this.checkTables) await this.checkTablesUnchanged();
     this.checkTables = false;
 
@@ -196,7 +199,7 @@ export class SyncLoop {
       this.o.onInLine?.(model, ruleset);
       // An endpoint can stop serving without any rule changing (it was not chosen, or others are ready):
       // its flows are stale all the same.
-      if (this.o.conntrack) await this.o.conntrack.reconcile(model);
+      await this.reconcileConntrack(model, periodic);
       return;
     }
     const failed = results.filter((r) => r.error);
@@ -220,7 +223,7 @@ export class SyncLoop {
     this.o.onSync?.({ kind: full ? 'full' : 'partial', ok: failed.length === 0, lines, durationMs, script, model, error: failed[0]?.error });
     if (failed.length > 0) return;
     this.o.onInLine?.(model, ruleset);
-    if (this.o.conntrack) await this.o.conntrack.reconcile(model);
+    await this.reconcileConntrack(model, periodic);
     // Outside the sync's own time: the rules are in the kernel already.
     setImmediate(() => collectIfGrown());
   }
@@ -279,6 +282,19 @@ export class SyncLoop {
     m?.transactionLines.observe({ sync: full ? 'full' : 'partial' }, lines);
     if (typeof script === 'string') this.o.log.debug('partial sync transaction', { family: t.family, transaction: script });
     return { family: ip_family, full, lines, script: typeof script === 'string' ? script : undefined };
+  }
+
+  /**
+   * UDP conntrack entries go stale only when a UDP service port changes (its endpoints, its fronts):
+   * the reconciler reads the kernel's entries then, and at every periodic check, not at every sync.
+   */
+  private async reconcileConntrack(model: ProxyModel, periodic: boolean) {
+    if (!this.o.conntrack) return;
+    const udp = model.servicePorts.filter((sp) => sp.protocol === 'udp');
+    const last = this.reconciledUdp;
+    if (!periodic && last && last.length === udp.length && udp.every((sp, i) => sp === last[i])) return;
+    this.reconciledUdp = udp;
+    await this.o.conntrack.reconcile(model);
   }
 
   /** kube-proxy's network programming latency: from a change in the cluster to its rules in the kernel. */
