@@ -67,7 +67,9 @@ export async function runSequence(seq: Sequence, k: Kernels, opts: RunOptions = 
   let loop = newLoop();
   const history = [`config ${configText(seq.config)}`, ...stateText(state).map((l) => `start: ${l}`)];
   const expectedScript = () => renderRuleset(planFromStore(store, config, NODE).ruleset);
-  let lastScript = '';
+  // What a fresh load of the last state lists: the rules changed when that listing does (a script's
+  // text can change without its rules, e.g. elements in another order).
+  let lastFresh: Awaited<ReturnType<typeof k.fresh.listingOf>> | undefined;
   let lastKernel: Listing = {};
 
   const fail = (step: number, problems: string[], sent: SyncOutcome[]): never => {
@@ -86,14 +88,14 @@ export async function runSequence(seq: Sequence, k: Kernels, opts: RunOptions = 
     const sent = outcomes.splice(0);
     const script = expectedScript();
     const problems: string[] = [];
-    const changed = script !== lastScript || expected === 'full';
+    const [rawKernel, fresh] = await Promise.all([k.kernel.listing(), k.fresh.listingOf(script)]);
+    const changed = expected === 'full' || !lastFresh || listingDifference(fresh, lastFresh).length > 0;
     if (!changed && sent.length > 0) problems.push(`nothing changed, yet the loop sent: ${sent.map(outcomeText).join('; ')}`);
     if (changed && sent.length !== 1) problems.push(`expected one ${expected} sync, got ${sent.length}: ${sent.map(outcomeText).join('; ') || 'none'}`);
     for (const o of sent) {
       if (!o.ok) problems.push(`nft refused the transaction: ${outcomeText(o)}`);
       else if (o.kind !== expected) problems.push(`expected a ${expected} sync, got ${outcomeText(o)}`);
     }
-    const [rawKernel, fresh] = await Promise.all([k.kernel.listing(), k.fresh.listingOf(script)]);
     const { listing, probed: holding, strays } = withoutAffinityElements(rawKernel);
     const kernel = opts.tamper ? opts.tamper(listing, step) : listing;
     const diff = listingDifference(kernel, fresh);
@@ -107,7 +109,7 @@ export async function runSequence(seq: Sequence, k: Kernels, opts: RunOptions = 
       }
     }
     if (problems.length) fail(step, problems, sent);
-    lastScript = script;
+    lastFresh = fresh;
     lastKernel = rawKernel;
   };
 
