@@ -2,9 +2,9 @@
 // node1, which runs the rules, in zone-a; node2 in zone-b). Which pods answer shows which hints
 // the rules followed; the hints deliberately differ from the pods' nodes so the two cannot be confused.
 import { join } from 'node:path';
-import { createLab, type Lab } from '../../lab/lab.ts';
-import { FIXTURES, renderCase } from '../support/render-case.ts';
-import { labAvailable, pod, tally } from './lab-cluster.ts';
+import type { Lab } from '../../lab/lab.ts';
+import { FIXTURES } from '../support/render-case.ts';
+import { labAvailable, pod, startLabCluster, tally } from './lab-cluster.ts';
 
 const TOPOLOGY_CASE = join(FIXTURES, 'topology');
 
@@ -12,25 +12,8 @@ const available = await labAvailable();
 if (!available.ok) console.warn(`skipping topology packet tests: ${available.reason}`);
 const maybe = available.ok ? describe : describe.skip;
 
-async function startTopologyLab(): Promise<Lab> {
-  const lab = await createLab({
-    pods: [
-      { name: 'pa1', node: 'node1', index: 11 },
-      { name: 'pa2', node: 'node1', index: 12 },
-      { name: 'pb1', node: 'node2', index: 11 },
-      { name: 'pb2', node: 'node2', index: 12 },
-    ],
-    tcpPorts: [9376],
-    udpPorts: [],
-  });
-  try {
-    await lab.loadRules(renderCase(TOPOLOGY_CASE).script);
-  } catch (e) {
-    await lab.destroy();
-    throw e;
-  }
-  return lab;
-}
+// The packet tests' lab (lab-cluster.ts), with the topology case's rules on node1.
+const startTopologyLab = () => startLabCluster(TOPOLOGY_CASE);
 
 const tcp = (host: string, port = 80) => ({ proto: 'tcp' as const, host, port });
 // 40 draws between two equally likely backends all landing on one: about once in 10^12 runs.
