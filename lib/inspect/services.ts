@@ -2,7 +2,7 @@
 // which traffic uses each (lib/model/categorize.ts decides; nothing is recomputed here), its
 // policies and affinity, and the objects skipped and why.
 import { categorizeEndpoints, isExternallyAccessible } from '../model/categorize.ts';
-import type { Problem, ProxyModel, ServicePort } from '../model/types.ts';
+import type { Endpoint, Problem, ProxyModel, ServicePort } from '../model/types.ts';
 
 export type Front =
   | { kind: 'cluster-ip'; address: string; port: number }
@@ -10,13 +10,8 @@ export type Front =
   | { kind: 'load-balancer'; address: string; port: number }
   | { kind: 'external-ip'; address: string; port: number };
 
-export interface EndpointView {
-  address: string;
-  port: number;
-  nodeName?: string;
-  ready: boolean;
-  serving: boolean;
-  terminating: boolean;
+/** An endpoint as the model has it (its hints left out), and what this node does with it. */
+export interface EndpointView extends Pick<Endpoint, 'address' | 'port' | 'nodeName' | 'ready' | 'serving' | 'terminating'> {
   local: boolean;
   /** Receives traffic to the cluster IP (internal traffic policy). */
   forCluster: boolean;

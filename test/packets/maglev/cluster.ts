@@ -9,6 +9,7 @@ import { loadManifests } from '../../../lib/manifests/load.ts';
 import { planFromStore, renderStore } from '../../../lib/render.ts';
 import type { PodSpec } from '../../../lab/lab.ts';
 import { podAddresses } from '../../../lab/topology.ts';
+import { NODES } from '../../run/support/manifests.ts';
 
 export const PODS: PodSpec[] = [
   { name: 'pa1', node: 'node1', index: 11 }, { name: 'pa2', node: 'node1', index: 12 },
@@ -19,20 +20,6 @@ export const LB_IP = '198.51.100.7';
 export const LB_IP6 = '2001:db8:1b::7';
 export const NODE_PORT = 30701;
 export const SERVICE_PORT = 80;
-
-const NODES = `
-apiVersion: v1
-kind: Node
-metadata: { name: node1 }
-spec: { podCIDRs: ["10.244.1.0/24", "fd00:244:1::/64"] }
-status: { addresses: [{ type: InternalIP, address: 172.30.0.1 }, { type: InternalIP, address: "fd00:30::1" }] }
----
-apiVersion: v1
-kind: Node
-metadata: { name: node2 }
-spec: { podCIDRs: ["10.244.2.0/24", "fd00:244:2::/64"] }
-status: { addresses: [{ type: InternalIP, address: 172.30.0.2 }, { type: InternalIP, address: "fd00:30::2" }] }
-`;
 
 /** The TCP service is dual-stack (the same pods' IPv6 addresses), the UDP one IPv4 only. */
 function service(proto: 'TCP' | 'UDP', pods: PodSpec[]): string {
