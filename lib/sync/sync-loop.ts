@@ -36,7 +36,12 @@ export interface SyncOutcome {
   script?: string;
   model: ProxyModel;
   error?: NftError | Error;
+  /** In-process time of this sync's phases (ms, wall time): nft's own time is in none of them. */
+  phasesMs: SyncPhases;
 }
+
+/** model: objects to model; plan: model to ruleset; diff and render: the partial transactions of all families (render: also a full sync's script, as nft reads it). */
+export interface SyncPhases { model: number; plan: number; diff: number; render: number }
 
 export interface SyncLoopOptions {
   store: ObjectStore;
@@ -176,9 +181,14 @@ export class SyncLoop {
     this.o.metrics?.serviceChangesPending.set(0);
     this.o.metrics?.endpointChangesPending.set(0);
 
+    const phases: SyncPhases = { model: 0, plan: 0, diff: 0, render: 0 };
+    let at = performance.now();
     const model = buildModel(this.o.store.objects(), this.o.nodeName, { configServiceCIDRs: this.o.config.serviceCIDRs, serviceProxyName: this.o.config.serviceProxyName });
+    phases.model = performance.now() - at;
     this.reportProblems(model);
+    at = performance.now();
     const ruleset = planRuleset(model, this.o.config);
+    phases.plan = performance.now() - at;
 
     const periodic = this.checkTables;
     if (this.checkTables) await this.checkTablesUnchanged();
@@ -187,7 +197,7 @@ export class SyncLoop {
     // One transaction per family: a table the kernel refuses holds back only its own family.
     const results: FamilySyncResult[] = [];
     for (const t of ruleset.tables) {
-      const r = await this.syncFamily(t, ruleset, model, started);
+      const r = await this.syncFamily(t, ruleset, model, started, phases);
       if (r) results.push(r);
     }
     if (results.length === 0) {
@@ -220,7 +230,7 @@ export class SyncLoop {
     }
     const texts = results.map((r) => r.script);
     const script = texts.every((t) => t !== undefined) ? texts.join('') : undefined;
-    this.o.onSync?.({ kind: full ? 'full' : 'partial', ok: failed.length === 0, lines, durationMs, script, model, error: failed[0]?.error });
+    this.o.onSync?.({ kind: full ? 'full' : 'partial', ok: failed.length === 0, lines, durationMs, script, model, error: failed[0]?.error, phasesMs: phases });
     if (failed.length > 0) return;
     this.o.onInLine?.(model, ruleset);
     await this.reconcileConntrack(model, periodic);
@@ -229,7 +239,7 @@ export class SyncLoop {
   }
 
   /** Brings one family's table to `t`: a partial transaction, or a full sync; undefined when there was nothing to send. */
-  private async syncFamily(t: FamilyRuleset, ruleset: Ruleset, model: ProxyModel, started: number): Promise<FamilySyncResult | undefined> {
+  private async syncFamily(t: FamilyRuleset, ruleset: Ruleset, model: ProxyModel, started: number, phases: SyncPhases): Promise<FamilySyncResult | undefined> {
     const st = this.families.get(t.family)!;
     if (!st.needFull && !st.applied) st.needFull = { reason: 'nothing applied yet' };
     if (!st.needFull && started - st.lastFullAt >= (this.o.fullSyncPeriodMs ?? FULL_SYNC_PERIOD_MS)) st.needFull = { reason: 'periodic full sync' };
@@ -244,15 +254,22 @@ export class SyncLoop {
       const existing = st.applied ? inventoryOf(st.applied) : await this.o.nft.inventory(t.family, { counters: this.o.config.counters?.enabled });
       this.o.log.info('full sync: writing the table whole', { family: t.family, reason: st.needFull!.reason, servicePorts: model.servicePorts.length, tableExists: existing !== undefined });
       // A full ruleset goes to nft in pieces, made as they are written.
-      script = { *chunks() { lines = 0; for (const c of renderTableChunks(t, { existing })) { lines += countLines(c); yield c; } } };
+      script = { *chunks() {
+        lines = 0;
+        for (const c of timed(phases, 'render', renderTableChunks(t, { existing }))) { lines += countLines(c); yield c; }
+      } };
     } else {
+      let at = performance.now();
       const change = diffTable(st.applied!, t);
+      phases.diff += performance.now() - at;
       if (isEmptyChange(change)) {
         st.applied = t;
         return undefined;
       }
+      at = performance.now();
       script = renderTransaction([change], ruleset);
       lines = countLines(script);
+      phases.render += performance.now() - at;
     }
     const familyStarted = this.clock.now();
     const progress = full ? this.reportProgress(familyStarted) : undefined;
@@ -438,6 +455,17 @@ interface FamilyState {
   needFull?: { reason: string };
   lastFullAt: number;
   handle?: number;
+}
+
+/** The chunks of `gen`, the time spent making them added to phases[phase]. */
+function* timed(phases: SyncPhases, phase: keyof SyncPhases, gen: Iterator<string>): Generator<string> {
+  for (;;) {
+    const at = performance.now();
+    const next = gen.next();
+    phases[phase] += performance.now() - at;
+    if (next.done) return;
+    yield next.value;
+  }
 }
 
 function countLines(script: string): number {
