@@ -1,12 +1,12 @@
 // Reads EndpointSlices (discovery.k8s.io/v1) and legacy Endpoints (v1) into endpoint groups: a set of
 // addresses that share one list of ports, belonging to one service.
-import type { KubeObject } from '../objects/objects.ts';
+import { SERVICE_NAME_LABEL, type KubeObject } from '../objects/objects.ts';
 import { parseIP, sortKeyOf, type Family } from './ip.ts';
 import { InvalidObject, invalid } from './problems.ts';
 import { isLabelValue } from './topology.ts';
 import { isDNS1123Label, isDNS1123Subdomain, isPort, isPortName, parseProtocol, show, type Protocol } from './validate.ts';
 
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+export { SERVICE_NAME_LABEL };
 
 export interface GroupPort { name: string; protocol: Protocol; port: number }
 export interface GroupEndpoint {

@@ -32,6 +32,8 @@ export interface KubeObject {
 
 /** When the change that led to an EndpointSlice's latest version happened (set by the control plane). */
 export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
+/** The label that names an EndpointSlice's Service. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 /** A Service's choice of how to pick endpoints (lib/model/service.ts reads it). */
 export const LB_ALGORITHM_ANNOTATION = 'sluice.dev/lb-algorithm';
 
