@@ -10,7 +10,8 @@ import { readNode } from './node.ts';
 import { InvalidObject, Problems } from './problems.ts';
 import { readServiceCIDR, sortCIDRs } from './service-cidr.ts';
 import { readService, type ServiceDef, type ServiceReading } from './service.ts';
-import type { Endpoint, ProxyModel, ServicePort } from './types.ts';
+import { serviceKeyOf } from '../objects/changes.ts';
+import type { Endpoint, Problem, ProxyModel, ServicePort } from './types.ts';
 import { show } from './validate.ts';
 
 export interface BuildOptions {
@@ -44,60 +45,112 @@ function describe(obj: KubeObject): string {
 }
 
 export function buildModel(objects: ObjectSet, nodeName: string, options: BuildOptions = {}): ProxyModel {
+  return buildModelTracked(objects, nodeName, options).model;
+}
+
+/** A model and what an update of some of its services (live-model.ts) starts from. */
+export interface TrackedModel {
+  model: ProxyModel;
+  /** The problems of the Node and the ServiceCIDRs: only a build from all objects changes them. */
+  fixedProblems: Problem[];
+  /** The problems of each service's objects (Service, EndpointSlices, Endpoints), by serviceKeyOf. */
+  problemsByService: Map<string, Problem[]>;
+  layout: Layout;
+}
+
+export function buildModelTracked(objects: ObjectSet, nodeName: string, options: BuildOptions = {}): TrackedModel {
   const problems = new Problems();
-  const read = <T>(obj: KubeObject, fn: (o: KubeObject) => T): T | undefined => {
-    const r = cachedRead(obj, fn);
-    if (r instanceof InvalidObject) {
-      problems.add(obj.kind, describe(obj), r.reason, r.message);
-      return undefined;
-    }
-    return r;
-  };
+  const problemsByService = new Map<string, Problem[]>();
+  // Every object's problems in one list, in the order objects are read; a service's also under its key.
+  const reader = new ObjectReader((obj) => {
+    const key = serviceKeyOf(obj);
+    if (key === undefined) return problems;
+    let own = problemsByService.get(key);
+    if (!own) problemsByService.set(key, (own = []));
+    return { add: (...args) => { problems.add(...args); own.push(problems.list[problems.list.length - 1]); } };
+  });
 
   let nodeObject: KubeObject | undefined;
   for (const n of objects.nodes) if (n.metadata?.name === nodeName) nodeObject = n;
-  const nodeReading = nodeObject && read(nodeObject, (o) => readNode(nodeName, o));
+  const nodeReading = nodeObject && reader.read(nodeObject, (o) => readNode(nodeName, o));
   for (const f of nodeReading?.ignored ?? []) problems.add('Node', describe(nodeObject!), f.reason, f.message, 'field');
   const node = (nodeReading ?? readNode(nodeName, undefined)).facts;
 
-  const readGroups = (obj: KubeObject, fn: (o: KubeObject) => EndpointReading, into: Map<string, EndpointGroup[]>) => {
-    const r = read(obj, fn);
-    if (!r) return;
-    for (const s of r.skipped) problems.add(obj.kind, describe(obj), s.reason, s.message, 'endpoint');
-    for (const g of r.groups) pushTo(into, serviceKey(g.namespace, g.service, g), g);
-  };
   const fromObjects: ParsedCIDR[] = [];
-  for (const c of objects.serviceCIDRs ?? []) fromObjects.push(...(read(c, readServiceCIDR) ?? []));
+  for (const c of objects.serviceCIDRs ?? []) fromObjects.push(...(reader.read(c, readServiceCIDR) ?? []));
   // The objects, when the cluster has any (valid) ones; the configuration speaks for older clusters.
   const serviceCIDRs = sortCIDRs(fromObjects.length > 0 ? fromObjects : options.configServiceCIDRs ?? []);
+  const fixedProblems = [...problems.list];
 
   const sliceGroups = new Map<string, EndpointGroup[]>();
-  for (const s of objects.endpointSlices) readGroups(s, readEndpointSlice, sliceGroups);
+  for (const s of objects.endpointSlices) reader.groups(s, readEndpointSlice, sliceGroups);
   const legacyGroups = new Map<string, EndpointGroup[]>();
-  for (const e of objects.endpoints) readGroups(e, readEndpoints, legacyGroups);
+  for (const e of objects.endpoints) reader.groups(e, readEndpoints, legacyGroups);
 
   const defs: ServiceDef[] = [];
   for (const s of objects.services) {
-    // Readings are cached per object: one process has one serviceProxyName.
-    const r = read<ServiceReading>(s, (o) => readService(o, options.serviceProxyName));
-    if (r && 'program' in r) defs.push(r.program);
-    if (r && 'program' in r) for (const f of r.program.ignored) problems.add('Service', describe(s), f.reason, f.message, 'field');
+    const def = reader.service(s, options.serviceProxyName);
+    if (def) defs.push(def);
   }
   const layout = layoutOf(defs);
-  for (const [def, conflict] of layout.conflicts) problems.add('Service', `${def.namespace}/${def.name}`, 'conflict', conflict);
+  problems.list.push(...conflictProblems(layout));
   const portsOf = layout.served.map((def) => {
     const key = serviceKey(def.namespace, def.name, def);
     return servicePortsOf(def, sliceGroups.get(key) ?? legacyGroups.get(key) ?? []);
   });
   layout.order ??= portOrder(portsOf);
   const servicePorts = layout.order.map(([d, p]) => portsOf[d][p]);
-  return { node, servicePorts, serviceCIDRs, problems: problems.list };
+  for (const [k, list] of problemsByService) if (list.length === 0) problemsByService.delete(k);
+  return { model: { node, servicePorts, serviceCIDRs, problems: problems.list }, fixedProblems, problemsByService, layout };
+}
+
+type ProblemSink = Pick<Problems, 'add'>;
+
+/** Reads objects through the per-object cache; each object's problems go where `sinkOf` says. */
+export class ObjectReader {
+  private readonly sinkOf: (obj: KubeObject) => ProblemSink;
+  constructor(sinkOf: (obj: KubeObject) => ProblemSink) {
+    this.sinkOf = sinkOf;
+  }
+
+  read<T>(obj: KubeObject, fn: (o: KubeObject) => T): T | undefined {
+    const r = cachedRead(obj, fn);
+    if (r instanceof InvalidObject) {
+      this.sinkOf(obj).add(obj.kind, describe(obj), r.reason, r.message);
+      return undefined;
+    }
+    return r;
+  }
+
+  /** An EndpointSlice's or Endpoints' groups, added to `into` under their service's key. */
+  groups(obj: KubeObject, fn: (o: KubeObject) => EndpointReading, into: Map<string, EndpointGroup[]>): void {
+    const r = this.read(obj, fn);
+    if (!r) return;
+    for (const s of r.skipped) this.sinkOf(obj).add(obj.kind, describe(obj), s.reason, s.message, 'endpoint');
+    for (const g of r.groups) pushTo(into, serviceKey(g.namespace, g.service, g), g);
+  }
+
+  /** What a Service programs; undefined when it is invalid or not this proxy's. */
+  service(obj: KubeObject, serviceProxyName: string | undefined): ServiceDef | undefined {
+    // Readings are cached per object: one process has one serviceProxyName.
+    const r = this.read<ServiceReading>(obj, (o) => readService(o, serviceProxyName));
+    if (!r || !('program' in r)) return undefined;
+    for (const f of r.program.ignored) this.sinkOf(obj).add('Service', describe(obj), f.reason, f.message, 'field');
+    return r.program;
+  }
+}
+
+/** The services that lost a conflict, as problems. */
+export function conflictProblems(layout: Layout): Problem[] {
+  const problems = new Problems();
+  for (const [def, conflict] of layout.conflicts) problems.add('Service', `${def.namespace}/${def.name}`, 'conflict', conflict);
+  return problems.list;
 }
 
 // namespace/name of the Service a reading belongs to, made once per reading: a sync at 10,000
 // services looks at every reading, and the readings of unchanged objects are the same objects.
 const serviceKeys = new WeakMap<object, string>();
-function serviceKey(namespace: string, name: string, of: object): string {
+export function serviceKey(namespace: string, name: string, of: object): string {
   let k = serviceKeys.get(of);
   if (k === undefined) serviceKeys.set(of, (k = `${namespace}/${name}`));
   return k;
@@ -108,7 +161,7 @@ function serviceKey(namespace: string, name: string, of: object): string {
  * follows from the Service objects alone. An endpoint change leaves them as they were, so the last
  * answer is kept while the services are the same objects, in the same order, as at the last sync.
  */
-interface Layout {
+export interface Layout {
   defs: ServiceDef[];
   served: ServiceDef[];
   conflicts: Map<ServiceDef, string>;
@@ -117,7 +170,7 @@ interface Layout {
 }
 let lastLayout: Layout | undefined;
 
-function layoutOf(defs: ServiceDef[]): Layout {
+export function layoutOf(defs: ServiceDef[]): Layout {
   const last = lastLayout;
   if (last && last.defs.length === defs.length && last.defs.every((d, i) => d === defs[i])) return last;
   const byAge = [...defs].sort((a, b) => cmp(a.created, b.created) || cmp(a.namespace, b.namespace) || cmp(a.name, b.name));
@@ -135,19 +188,23 @@ function layoutOf(defs: ServiceDef[]): Layout {
 
 function portOrder(portsOf: ServicePort[][]): [number, number][] {
   const order = portsOf.flatMap((ports, d) => ports.map((_, p): [number, number] => [d, p]));
-  const sp = ([d, p]: [number, number]) => portsOf[d][p];
-  return order.sort((x, y) => {
-    const a = sp(x), b = sp(y);
-    return cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || a.family - b.family
-      || cmp(a.portName, b.portName) || a.port - b.port || cmp(a.protocol, b.protocol);
-  });
+  return order.sort(([d, p], [e, q]) => comparePorts(portsOf[d][p], portsOf[e][q]));
+}
+
+/** The model's order of service ports: by service (namespace, name), then family, port name, port, protocol. */
+export function comparePorts(a: ServicePort, b: ServicePort): number {
+  return compareServices(a, b) || a.family - b.family || cmp(a.portName, b.portName) || a.port - b.port || cmp(a.protocol, b.protocol);
+}
+
+export function compareServices(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
+  return cmp(a.namespace, b.namespace) || cmp(a.name, b.name);
 }
 
 // A service's ports are rebuilt only when its Service or one of its endpoint groups changed: a sync
 // at 10,000 services then costs a look at each service, not a rebuild of each.
 const servicePortCache = new WeakMap<ServiceDef, { groups: EndpointGroup[]; ports: ServicePort[] }>();
 
-function servicePortsOf(def: ServiceDef, groups: EndpointGroup[]): ServicePort[] {
+export function servicePortsOf(def: ServiceDef, groups: EndpointGroup[]): ServicePort[] {
   const cached = servicePortCache.get(def);
   if (cached && cached.groups.length === groups.length && cached.groups.every((g, i) => g === groups[i])) return cached.ports;
   const ports: ServicePort[] = [];

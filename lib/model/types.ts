@@ -73,4 +73,18 @@ export interface ProxyModel {
    */
   serviceCIDRs: string[];
   problems: Problem[];
+  /** How this model differs from the one it was updated from (lib/model/live-model.ts); absent when built from all objects. */
+  change?: ModelChange;
+}
+
+/**
+ * The service ports of the services whose objects changed: as they were in `base` and as they are
+ * now. A port may be in both (its objects changed, its reading did not); every other port of the
+ * model is the same object as in `base`.
+ */
+export interface ModelChange {
+  /** Held weakly: a model never keeps its predecessors alive. */
+  base: WeakRef<ProxyModel>;
+  removed: ServicePort[];
+  added: ServicePort[];
 }
