@@ -85,8 +85,19 @@ export function diffTable(from: FamilyRuleset, to: FamilyRuleset): TableChange {
     family: to.family, elementsRemoved: [], chainsWritten: [], chainsRemoved: [], mapsRemoved: [], setsRemoved: [],
     mapsAdded: [], setsAdded: [], countersRemoved: [], countersAdded: [], elementsAdded: [],
   };
+  if (from === to) return change;
   // A new pod match (another pod CIDR, detectLocalMode) changes the text of the rules that use it.
   const podsMoved = JSON.stringify(from.podSource) !== JSON.stringify(to.podSource);
+  if (to.delta && to.delta.base.deref() === from && !podsMoved) {
+    // Planned from `from`: only what the planner changed is looked at, not one part or element more.
+    for (const s of TABLE_OWNED_SETS) {
+      const gone = to.delta.ownRemoved[s] ?? [], come = to.delta.ownAdded[s] ?? [];
+      if (gone.length) change.elementsRemoved.push({ set: s, elements: gone });
+      if (come.length) change.elementsAdded.push({ set: s, elements: come });
+    }
+    for (const { before, after } of to.delta.parts.values()) if (before !== after) diffParts(before ?? NO_PART, after ?? NO_PART, change, false);
+    return mergeElementChanges(change);
+  }
   if (from.parts && to.parts && from.ownElements && to.ownElements && !podsMoved) {
     // Both as planned: only the service ports whose part changed are compared, whatever the table's size.
     for (const s of TABLE_OWNED_SETS) diffElements(s, from.ownElements[s], to.ownElements[s], change.elementsRemoved, change.elementsAdded);

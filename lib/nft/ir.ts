@@ -111,6 +111,19 @@ export interface FamilyRuleset {
   /** As planned (lib/plan/plan.ts): the part of each service port, by a key naming it, and the table's own sets. */
   parts?: ReadonlyMap<string, TablePart>;
   ownElements?: Record<TableOwnedSet, Element[]>;
+  /** Planned from another table by changing a few parts (lib/plan/live-plan.ts): what changed. */
+  delta?: TableDelta;
+}
+
+/** How a table planned from another differs from it: a diff against that one needs nothing else. */
+export interface TableDelta {
+  /** The table it was planned from; held weakly, so no table keeps its predecessors alive. */
+  base: WeakRef<FamilyRuleset>;
+  /** The parts that changed, by key: as they were (absent: new) and as they are (absent: gone). */
+  parts: ReadonlyMap<string, { before?: TablePart; after?: TablePart }>;
+  /** Elements that left, and that joined, the table-owned sets. */
+  ownRemoved: Partial<Record<TableOwnedSet, Element[]>>;
+  ownAdded: Partial<Record<TableOwnedSet, Element[]>>;
 }
 
 export interface Ruleset {

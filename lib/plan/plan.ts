@@ -8,10 +8,22 @@ import { planServicePort, type PlanContext, type ServicePortPlan } from './servi
 import { withCounters, type CountedPlan } from './counters.ts';
 
 export function planRuleset(model: ProxyModel, config: ProxyConfig): Ruleset {
-  return { node: model.node.name, tables: ([4, 6] as const).map((f) => planFamily(model, config, f)) };
+  return { node: model.node.name, tables: ([4, 6] as const).map((f) => planFamily(model, config, f).table) };
 }
 
-function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): FamilyRuleset {
+/** A family's table and what planning it again for a few changed service ports (live-plan.ts) starts from. */
+export interface PlannedFamily {
+  table: FamilyRuleset;
+  family: Family;
+  ctx: PlanContext;
+  ctxKey: string;
+  /** How many parts hold each cluster IP and each hairpin address. */
+  shared: SharedAddresses;
+  /** The table-owned sets that follow from the node and the configuration alone. */
+  fixed: Pick<Record<TableOwnedSet, Element[]>, 'nodeport-ips' | 'service-cidrs' | 'pod-ranges'>;
+}
+
+export function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): PlannedFamily {
   const own = Object.fromEntries(TABLE_OWNED_SETS.map((s) => [s, []])) as unknown as Record<TableOwnedSet, Element[]>;
   const podSource = podSourceMatch(model, config, family, own);
   for (const np of nodePortAddresses(model, config, family)) own['nodeport-ips'].push({ key: [intervalElement(np)] });
@@ -22,43 +34,96 @@ function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): Fam
   const ctxKey = contextKey(ctx);
 
   const parts = new Map<string, TablePart>();
-  const hairpin = new Set<string>();
-  const clusterIPs = new Set<string>();
+  const shared = new SharedAddresses();
   for (const sp of model.servicePorts) {
     if (sp.family !== family) continue;
-    const plan = withCounters(cachedPlan(sp, ctx, ctxKey), sp, config.counters);
-    clusterIPs.add(sp.clusterIP);
-    for (const a of plan.hairpin) hairpin.add(a);
-    parts.set(partKey(sp), partOf(plan));
+    const part = planPart(sp, ctx, ctxKey, config);
+    shared.add(contributionOf(part));
+    parts.set(partKey(sp), part);
   }
-  for (const ip of clusterIPs) own['cluster-ips'].push(keptElement(clusterIPElements, ip, () => ({ key: [ip] })));
-  for (const ip of hairpin) own.hairpin.push(keptElement(hairpinElements, ip, () => ({ key: [ip, ip] })));
+  own['cluster-ips'] = shared.clusterIPElements();
+  own.hairpin = shared.hairpinElements();
+  const table = { family: family === 4 ? 'ip' : 'ip6', mark: markOf(config), podSource, parts, ownElements: own } as unknown as FamilyRuleset;
+  defineAggregates(table, () => [...parts.values()]);
+  const { 'nodeport-ips': np, 'service-cidrs': sc, 'pod-ranges': pr } = own;
+  return { table, family, ctx, ctxKey, shared, fixed: { 'nodeport-ips': np, 'service-cidrs': sc, 'pod-ranges': pr } };
+}
 
-  // The whole table's lists are made when something reads them (a full sync, a render, a trace): a
-  // partial sync compares parts and never needs them.
-  const table = {
-    family: family === 4 ? 'ip' : 'ip6',
-    mark: '0x' + (1 << config.masqueradeBit >>> 0).toString(16).padStart(8, '0'),
-    podSource,
-    parts,
-    ownElements: own,
-  } as unknown as FamilyRuleset;
-  const all = () => [...parts.values()];
+export function markOf(config: ProxyConfig): string {
+  return '0x' + (1 << config.masqueradeBit >>> 0).toString(16).padStart(8, '0');
+}
+
+/** What one service port puts in its family's table (cached while the port and the context are the same). */
+export function planPart(sp: ServicePort, ctx: PlanContext, ctxKey: string, config: ProxyConfig): TablePart {
+  const plan = withCounters(cachedPlan(sp, ctx, ctxKey), sp, config.counters);
+  const part = partOf(plan);
+  if (!contributions.has(part)) contributions.set(part, { clusterIP: sp.clusterIP, hairpin: plan.hairpin });
+  return part;
+}
+
+/** What a part adds to the table-owned sets cluster-ips and hairpin, which several parts may share an address of. */
+export interface Contribution { clusterIP: string; hairpin: readonly string[] }
+const contributions = new WeakMap<TablePart, Contribution>();
+export function contributionOf(part: TablePart): Contribution {
+  return contributions.get(part)!;
+}
+
+/** The cluster IPs and hairpin addresses of a table's parts, each counted as often as parts hold it. */
+export class SharedAddresses {
+  private readonly clusterIPs = new Map<string, number>();
+  private readonly hairpin = new Map<string, number>();
+
+  add(c: Contribution): void {
+    bump(this.clusterIPs, c.clusterIP, 1);
+    for (const a of c.hairpin) bump(this.hairpin, a, 1);
+  }
+
+  remove(c: Contribution): void {
+    bump(this.clusterIPs, c.clusterIP, -1);
+    for (const a of c.hairpin) bump(this.hairpin, a, -1);
+  }
+
+  has(set: 'cluster-ips' | 'hairpin', address: string): boolean {
+    return (set === 'cluster-ips' ? this.clusterIPs : this.hairpin).has(address);
+  }
+
+  clusterIPElements(): Element[] {
+    return [...this.clusterIPs.keys()].map(clusterIPElement);
+  }
+
+  hairpinElements(): Element[] {
+    return [...this.hairpin.keys()].map(hairpinElement);
+  }
+}
+
+function bump(counts: Map<string, number>, k: string, by: number) {
+  const n = (counts.get(k) ?? 0) + by;
+  if (n > 0) counts.set(k, n); else counts.delete(k);
+}
+
+export const clusterIPElement = (ip: string): Element => keptElement(clusterIPElements, ip, () => ({ key: [ip] }));
+export const hairpinElement = (ip: string): Element => keptElement(hairpinElements, ip, () => ({ key: [ip, ip] }));
+
+/**
+ * The whole table's lists, made when something reads them (a full sync, a render, a trace) from the
+ * table's parts (`all`, in the model's order of service ports) and own elements: a partial sync
+ * compares parts and never needs them.
+ */
+export function defineAggregates(table: FamilyRuleset, all: () => TablePart[]): void {
   lazy(table, 'elements', () => {
     const elements = Object.fromEntries(GLOBAL_SETS.map((s) => [s, []])) as unknown as FamilyRuleset['elements'];
     for (const p of all()) for (const [set, els] of Object.entries(p.elements) as [GlobalSetName, Element[]][]) elements[set].push(...els);
-    for (const s of TABLE_OWNED_SETS) elements[s].push(...own[s]);
+    for (const s of TABLE_OWNED_SETS) elements[s].push(...table.ownElements![s]);
     return elements;
   });
   lazy(table, 'endpointMaps', () => all().flatMap((p) => p.endpointMaps));
   lazy(table, 'affinitySets', () => all().flatMap((p) => p.affinitySets));
   lazy(table, 'counters', () => all().flatMap((p) => p.counters));
   lazy(table, 'chains', () => [...all().flatMap((p) => p.endpointChains), ...all().flatMap((p) => p.serviceChains), ...all().flatMap((p) => p.externalChains)]);
-  return table;
 }
 
 /** A property made by `make` on first read and kept: own and enumerable, so spreading the object copies it. */
-function lazy<T extends object, K extends keyof T>(obj: T, key: K, make: () => T[K]) {
+export function lazy<T extends object, K extends keyof T>(obj: T, key: K, make: () => T[K]) {
   Object.defineProperty(obj, key, {
     enumerable: true, configurable: true,
     get() {
@@ -71,7 +136,7 @@ function lazy<T extends object, K extends keyof T>(obj: T, key: K, make: () => T
 
 const partKeys = new WeakMap<ServicePort, string>();
 /** Names a service port within its family's table (its chains' names are made of the same parts). */
-function partKey(sp: ServicePort): string {
+export function partKey(sp: ServicePort): string {
   let k = partKeys.get(sp);
   if (k === undefined) partKeys.set(sp, (k = `${sp.namespace}/${sp.name}/${sp.protocol}/${sp.portName || sp.port}`));
   return k;
