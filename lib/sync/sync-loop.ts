@@ -7,7 +7,6 @@ import { TRIGGER_TIME_ANNOTATION, type KubeObject, type ObjectKind } from '../ob
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../objects/store.ts';
 import type { Problem, ProxyModel, ServicePort } from '../model/types.ts';
-import { categorizeEndpoints, isExternallyAccessible } from '../model/categorize.ts';
 import type { IPFamily } from '../serve/ip-family.ts';
 import { diffTable, isEmptyChange, skeletonChange } from '../nft/diff.ts';
 import { inventoryOf } from '../nft/inventory.ts';
@@ -15,9 +14,10 @@ import type { FamilyRuleset, Ruleset, TableFamily } from '../nft/ir.ts';
 import { NftError, type NftRunner, type Script, type TableHandle } from '../nft/runner.ts';
 import { renderTableChunks, renderTransaction } from '../nft/templates.ts';
 import { describeProblem } from '../render.ts';
-import { planRuleset } from '../plan/plan.ts';
-import { buildModel } from '../model/build.ts';
-import type { SluiceMetrics, TopologyServicePort } from '../serve/metrics.ts';
+import { LivePlan } from '../plan/live-plan.ts';
+import { LiveModel } from '../model/live-model.ts';
+import type { SluiceMetrics } from '../serve/metrics.ts';
+import { ProgrammedTally } from './programmed.ts';
 import type { ProxyHealth } from '../serve/health.ts';
 import type { Conntrack } from './conntrack.ts';
 import { collectIfGrown } from './heap.ts';
@@ -65,8 +65,11 @@ export interface SyncLoopOptions {
 export class SyncLoop {
   private readonly o: SyncLoopOptions;
   private readonly clock: Clock;
-  /** The UDP service ports the conntrack reconciler last saw. */
-  private reconciledUdp?: ServicePort[];
+  /** The model the conntrack reconciler last saw, and its UDP service ports. */
+  private reconciled?: { model: ProxyModel; udp: ServicePort[] };
+  // Model and plan follow the store's changes from sync to sync; made anew when a sync fails midway.
+  private live!: { model: LiveModel; plan: LivePlan };
+  private readonly programmed: ProgrammedTally;
   private readonly families = new Map<TableFamily, FamilyState>([['ip', { lastFullAt: 0 }], ['ip6', { lastFullAt: 0 }]]);
   private lastSyncAt = -Infinity;
   private queuedAt: number | undefined;
@@ -84,6 +87,13 @@ export class SyncLoop {
   constructor(o: SyncLoopOptions) {
     this.o = o;
     this.clock = o.clock ?? realClock;
+    this.programmed = new ProgrammedTally(o.nodeName);
+    this.startOver();
+  }
+
+  /** The next sync builds the model and plans the ruleset from all objects. */
+  private startOver() {
+    this.live = { model: new LiveModel(this.o.nodeName, { configServiceCIDRs: this.o.config.serviceCIDRs, serviceProxyName: this.o.config.serviceProxyName }), plan: new LivePlan() };
   }
 
   /** Starts syncing once Services and EndpointSlices have been listed; the store's changes drive it. */
@@ -148,6 +158,8 @@ export class SyncLoop {
       this.timer = undefined;
       this.running = this.sync().catch((e) => {
         this.o.log.error('sync failed', { error: (e as Error).stack ?? String(e) });
+        // The store's changes were taken: only a build from all objects is sure to hold them.
+        this.startOver();
         for (const st of this.families.values()) {
           st.needFull = { reason: 'the previous sync failed' };
           st.applied = undefined;
@@ -183,11 +195,11 @@ export class SyncLoop {
 
     const phases: SyncPhases = { model: 0, plan: 0, diff: 0, render: 0 };
     let at = performance.now();
-    const model = buildModel(this.o.store.objects(), this.o.nodeName, { configServiceCIDRs: this.o.config.serviceCIDRs, serviceProxyName: this.o.config.serviceProxyName });
+    const model = this.live.model.update(this.o.store, this.o.store.takeChanges());
     phases.model = performance.now() - at;
     this.reportProblems(model);
     at = performance.now();
-    const ruleset = planRuleset(model, this.o.config);
+    const ruleset = this.live.plan.plan(model, this.o.config);
     phases.plan = performance.now() - at;
 
     const periodic = this.checkTables;
@@ -206,6 +218,7 @@ export class SyncLoop {
       this.lastSyncAt = lastSyncBefore;
       this.observeProgramming(triggers);
       this.done(ruleset.tables.map((t) => t.family));
+      this.recordModel(model);
       this.o.onInLine?.(model, ruleset);
       // An endpoint can stop serving without any rule changing (it was not chosen, or others are ready):
       // its flows are stale all the same.
@@ -307,10 +320,12 @@ export class SyncLoop {
    */
   private async reconcileConntrack(model: ProxyModel, periodic: boolean) {
     if (!this.o.conntrack) return;
-    const udp = model.servicePorts.filter((sp) => sp.protocol === 'udp');
-    const last = this.reconciledUdp;
-    if (!periodic && last && last.length === udp.length && udp.every((sp, i) => sp === last[i])) return;
-    this.reconciledUdp = udp;
+    const last = this.reconciled;
+    if (!periodic && last && sameUdpPorts(last, model)) {
+      this.reconciled = { model, udp: last.udp };
+      return;
+    }
+    this.reconciled = { model, udp: model.servicePorts.filter(isUdp) };
     await this.o.conntrack.reconcile(model);
   }
 
@@ -358,29 +373,14 @@ export class SyncLoop {
   private recordModel(model: ProxyModel) {
     const m = this.o.metrics;
     if (!m) return;
-    // Service ports come sorted by namespace and name: a service starts where the name changes.
-    let services = 0;
-    model.servicePorts.forEach((sp, i) => {
-      const prev = model.servicePorts[i - 1];
-      if (!prev || prev.name !== sp.name || prev.namespace !== sp.namespace) services++;
-    });
-    m.servicesProgrammed.set(services);
-    m.endpointsProgrammed.set(model.servicePorts.reduce((n, sp) => n + sp.endpoints.length, 0));
-    const noLocal = { IPv4: { internal: 0, external: 0 }, IPv6: { internal: 0, external: 0 } };
-    const topologies: TopologyServicePort[] = [];
-    for (const sp of model.servicePorts) {
-      const { local, hasAny, topology } = categorizeEndpoints(sp, this.o.nodeName, model.node.zone);
-      if (topology.mode !== 'none' || topology.fallback) topologies.push({ ip_family: sp.family === 4 ? 'IPv4' : 'IPv6', topology });
-      if (!hasAny || local.length > 0) continue;
-      const fam = sp.family === 4 ? noLocal.IPv4 : noLocal.IPv6;
-      if (sp.internalPolicyLocal) fam.internal++;
-      if (sp.externalPolicyLocal && isExternallyAccessible(sp)) fam.external++;
-    }
-    for (const [ip_family, v] of Object.entries(noLocal)) {
+    const counts = this.programmed.count(model);
+    m.servicesProgrammed.set(counts.services);
+    m.endpointsProgrammed.set(counts.endpoints);
+    for (const [ip_family, v] of Object.entries(counts.noLocal)) {
       m.noLocalEndpoints.set({ ip_family, traffic_policy: 'internal' }, v.internal);
       m.noLocalEndpoints.set({ ip_family, traffic_policy: 'external' }, v.external);
     }
-    m.setTopology(topologies);
+    if (counts.topologyChanged) m.setTopology(counts.topologies);
     const skipped = new Map<string, { kind: ObjectKind; reason: string; count: number }>();
     for (const p of model.problems) {
       const k = `${p.kind} ${p.reason}`;
@@ -466,6 +466,17 @@ function* timed(phases: SyncPhases, phase: keyof SyncPhases, gen: Iterator<strin
     if (next.done) return;
     yield next.value;
   }
+}
+
+const isUdp = (sp: ServicePort) => sp.protocol === 'udp';
+
+/** Whether `model` has the UDP service ports (the same objects) the reconciler last saw. */
+function sameUdpPorts(last: { model: ProxyModel; udp: ServicePort[] }, model: ProxyModel): boolean {
+  const same = (a: ServicePort[], b: ServicePort[]) => a.length === b.length && a.every((sp, i) => sp === b[i]);
+  if (last.model === model) return true;
+  // Updated from the model last seen: only the changed services' ports can differ.
+  if (model.change && model.change.base.deref() === last.model) return same(model.change.removed.filter(isUdp), model.change.added.filter(isUdp));
+  return same(last.udp, model.servicePorts.filter(isUdp));
 }
 
 function countLines(script: string): number {
