@@ -73,7 +73,7 @@ export class LiveModel {
     }
     const served = servedSet(layout);
 
-    const servicePorts = [...last.model.servicePorts];
+    const servicePorts = last.model.servicePorts.slice();
     const removed: ServicePort[] = [], added: ServicePort[] = [];
     for (const key of changed) {
       const { def, groups } = readings.get(key)!;
