@@ -9,6 +9,7 @@ import type { Family, ParsedCIDR } from './ip.ts';
 import { readNode } from './node.ts';
 import { InvalidObject, Problems } from './problems.ts';
 import { readServiceCIDR, sortCIDRs } from './service-cidr.ts';
+import { Claims } from './claims.ts';
 import { readService, type ServiceDef, type ServiceReading } from './service.ts';
 import { serviceKeyOf } from '../objects/changes.ts';
 import type { Endpoint, Problem, ProxyModel, ServicePort } from './types.ts';
@@ -93,7 +94,7 @@ export function buildModelTracked(objects: ObjectSet, nodeName: string, options:
     if (def) defs.push(def);
   }
   const layout = layoutOf(defs);
-  problems.list.push(...conflictProblems(layout));
+  problems.list.push(...conflictProblems(layout.conflicts));
   const portsOf = layout.served.map((def) => {
     const key = serviceKey(def.namespace, def.name, def);
     return servicePortsOf(def, sliceGroups.get(key) ?? legacyGroups.get(key) ?? []);
@@ -141,9 +142,9 @@ export class ObjectReader {
 }
 
 /** The services that lost a conflict, as problems. */
-export function conflictProblems(layout: Layout): Problem[] {
+export function conflictProblems(conflicts: ReadonlyMap<ServiceDef, string>): Problem[] {
   const problems = new Problems();
-  for (const [def, conflict] of layout.conflicts) problems.add('Service', `${def.namespace}/${def.name}`, 'conflict', conflict);
+  for (const [def, conflict] of conflicts) problems.add('Service', `${def.namespace}/${def.name}`, 'conflict', conflict);
   return problems.list;
 }
 
@@ -261,40 +262,6 @@ function endpointsFor(groups: EndpointGroup[], family: Family, portName: string,
   for (let i = 1; i < list.length && sorted; i++) sorted = list[i - 1].key < list[i].key;
   if (!sorted) list.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return list.map((x) => x.endpoint);
-}
-
-/** Which service holds which address, address/port and node port; the first service to claim one keeps it. */
-class Claims {
-  private owners = new Map<string, string>();
-
-  claim(def: ServiceDef): string | undefined {
-    const me = `${def.namespace}/${def.name}`;
-    // [key checked, keys set]: a cluster IP is one service's alone; load-balancer and external IPs
-    // may be shared by services on different ports, but never be another service's cluster IP.
-    const checks: { check: string[]; set: string[]; what: string }[] = [];
-    for (const ip of def.clusterIPs) {
-      checks.push({ check: [`ip ${ip.address}`, `front ${ip.address}`], set: [`ip ${ip.address}`], what: `clusterIP ${ip.address}` });
-    }
-    for (const ip of unique([...def.externalIPs, ...def.loadBalancerIPs].map((i) => i.address))) {
-      for (const p of def.ports) {
-        const at = `${ip} ${p.protocol}/${p.port}`;
-        checks.push({ check: [`ip ${ip}`, `front ${at}`], set: [`front ${at}`, `front ${ip}`], what: `address ${at}` });
-      }
-    }
-    for (const p of def.ports) {
-      if (p.nodePort === undefined) continue;
-      const key = `nodePort ${p.protocol}/${p.nodePort}`;
-      checks.push({ check: [key], set: [key], what: `nodePort ${p.nodePort}/${p.protocol}` });
-    }
-    for (const { check, what } of checks) {
-      for (const key of check) {
-        const owner = this.owners.get(key);
-        if (owner !== undefined && owner !== me) return `${what} already belongs to Service ${owner}`;
-      }
-    }
-    for (const { set } of checks) for (const key of set) if (!this.owners.has(key)) this.owners.set(key, me);
-    return undefined;
-  }
 }
 
 function pushTo<T>(m: Map<string, T[]>, k: string, v: T) {

@@ -8,8 +8,9 @@ import type { EndpointGroup } from './endpoint-slices.ts';
 import { readEndpoints, readEndpointSlice } from './endpoint-slices.ts';
 import {
   buildModelTracked, compareServices, comparePorts, conflictProblems, layoutOf, ObjectReader, servicePortsOf, serviceKey,
-  type BuildOptions, type Layout, type TrackedModel,
+  type BuildOptions, type TrackedModel,
 } from './build.ts';
+import { ClaimIndex } from './claims.ts';
 import type { ServiceDef } from './service.ts';
 import { Problems } from './problems.ts';
 import type { ProxyModel, ServicePort } from './types.ts';
@@ -17,9 +18,14 @@ import type { ProxyModel, ServicePort } from './types.ts';
 export class LiveModel {
   private readonly nodeName: string;
   private readonly options: BuildOptions;
-  private last?: TrackedModel;
+  private last?: Omit<TrackedModel, 'layout'>;
   /** Each service's ServiceDef now (absent or undefined: none, invalid, or not this proxy's). */
   private defs = new Map<string, ServiceDef | undefined>();
+  /** The ServiceDefs that won their claims, and why the others lost. */
+  private served = new Set<ServiceDef>();
+  private conflicts = new Map<ServiceDef, string>();
+  /** Made at the first change of a Service after a full build. */
+  private claims?: ClaimIndex;
 
   constructor(nodeName: string, options: BuildOptions = {}) {
     this.nodeName = nodeName;
@@ -29,10 +35,14 @@ export class LiveModel {
   /** The model of the store's objects now; `changes` (store.takeChanges()) says what changed since the last call. */
   update(store: ObjectStore, changes: ObjectChanges): ProxyModel {
     if (!this.last || changes.all) {
-      this.last = buildModelTracked(store.objects(), this.nodeName, this.options);
+      const built = buildModelTracked(store.objects(), this.nodeName, this.options);
+      this.last = built;
       // Made here, where every service is looked at anyway, rather than at the first change.
-      this.defs = new Map(this.last.layout.defs.map((d) => [serviceKey(d.namespace, d.name, d), d]));
-      return this.last.model;
+      this.defs = new Map(built.layout.defs.map((d) => [serviceKey(d.namespace, d.name, d), d]));
+      this.served = new Set(built.layout.served);
+      this.conflicts = new Map(built.layout.conflicts);
+      this.claims = undefined;
+      return built.model;
     }
     if (changes.services.size === 0) return this.last.model;
     return this.updateServices(store, changes.services);
@@ -57,27 +67,17 @@ export class LiveModel {
     };
     for (const key of keys) readService(key);
 
-    // Which services are served follows from the Services alone: it is decided again only when one changed.
-    let layout = last.layout;
     const changed = new Set(keys);
-    const defs = this.defs;
-    if ([...readings].some(([key, r]) => r.def !== defs.get(key))) {
-      layout = layoutOf(this.allDefs(store));
-      const before = servedSet(last.layout), after = servedSet(layout);
-      // A service can win or lose a conflict without any object of its own changing.
-      for (const def of symmetricDifference(before, after)) {
-        const key = serviceKey(def.namespace, def.name, def);
-        changed.add(key);
-        if (!readings.has(key)) readService(key);
-      }
+    for (const key of this.claimChanges(store, readings)) {
+      changed.add(key);
+      if (!readings.has(key)) readService(key);
     }
-    const served = servedSet(layout);
+    const served = this.served;
 
     const servicePorts = last.model.servicePorts.slice();
     const removed: ServicePort[] = [], added: ServicePort[] = [];
     for (const key of changed) {
       const { def, groups } = readings.get(key)!;
-      defs.set(key, def);
       const ports = def && served.has(def) ? servicePortsOf(def, groups) : [];
       const id = ports[0] ?? this.portsOf(servicePorts, key);
       if (!id) continue; // neither before nor now served
@@ -86,13 +86,45 @@ export class LiveModel {
       added.push(...ports);
       servicePorts.splice(from, to - from, ...[...ports].sort(comparePorts));
     }
-    const problems = [...last.fixedProblems, ...[...problemsByService.values()].flat(), ...conflictProblems(layout)];
+    const problems = [...last.fixedProblems, ...[...problemsByService.values()].flat(), ...conflictProblems(this.conflicts)];
     const model: ProxyModel = {
       node: last.model.node, servicePorts, serviceCIDRs: last.model.serviceCIDRs, problems,
       change: { base: new WeakRef(last.model), removed, added },
     };
-    this.last = { model, fixedProblems: last.fixedProblems, problemsByService, layout };
+    this.last = { model, fixedProblems: last.fixedProblems, problemsByService };
     return model;
+  }
+
+  /**
+   * Takes the changed services' new ServiceDefs into which services are served (the Services alone
+   * decide it), and returns the unchanged services that won or lost a conflict by it. A service that
+   * shares no claimed key with another wins, and no one else's claims move; otherwise the claims
+   * of all services are decided again, as a full build does.
+   */
+  private claimChanges(store: ObjectStore, readings: Map<string, { def?: ServiceDef }>): string[] {
+    const moved = [...readings].filter(([key, r]) => r.def !== this.defs.get(key)).map(([key, r]) => ({ key, before: this.defs.get(key), after: r.def }));
+    if (moved.length === 0) return [];
+    this.claims ??= new ClaimIndex(this.defs);
+    for (const { key, before, after } of moved) {
+      if (before) this.claims.remove(key, before);
+      if (after) this.claims.add(key, after);
+      this.defs.set(key, after);
+    }
+    const apart = moved.every(({ key, before, after }) => !(before && this.claims!.shared(key, before)) && !(after && this.claims!.shared(key, after)));
+    if (apart) {
+      for (const { before, after } of moved) {
+        if (before) { this.served.delete(before); this.conflicts.delete(before); }
+        if (after) this.served.add(after);
+      }
+      return [];
+    }
+    const layout = layoutOf(this.allDefs(store));
+    const served = new Set(layout.served);
+    // A service can win or lose a conflict without any object of its own changing.
+    const flipped = symmetricDifference(this.served, served).map((d) => serviceKey(d.namespace, d.name, d));
+    this.served = served;
+    this.conflicts = new Map(layout.conflicts);
+    return flipped;
   }
 
   /** Every Service's ServiceDef, in the store's order (as buildModel reads them). */
@@ -128,13 +160,6 @@ function range(ports: ServicePort[], service: { namespace: string; name: string 
     return lo;
   };
   return [bound(false), bound(true)];
-}
-
-const servedSets = new WeakMap<Layout, Set<ServiceDef>>();
-function servedSet(layout: Layout): Set<ServiceDef> {
-  let s = servedSets.get(layout);
-  if (!s) servedSets.set(layout, (s = new Set(layout.served)));
-  return s;
 }
 
 function symmetricDifference<T>(a: Set<T>, b: Set<T>): T[] {
