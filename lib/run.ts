@@ -8,6 +8,7 @@ import { ManifestDirSource } from './manifests/dir-source.ts';
 import { ObjectStore } from './objects/store.ts';
 import type { Problem, ProxyModel } from './model/types.ts';
 import { categorizeEndpoints } from './model/categorize.ts';
+import { portsChanged } from './model/change.ts';
 import { checkRequirements } from './nft/requirements.ts';
 import { execNft, type NftRunner } from './nft/runner.ts';
 import { checkKubeProxyLeftovers, type NodeEvent } from './migration/at-start.ts';
@@ -19,7 +20,7 @@ import { startNodeSettings } from './node-settings/apply.ts';
 import { realNodeFiles, type NodeFiles } from './node-settings/files.ts';
 import { listenOnce, closeServer } from './serve/http.ts';
 import http from 'node:http';
-import { createLocalhostNodePorts, localhostNodePorts } from './serve/localhost-nodeports.ts';
+import { createLocalhostNodePorts, localhostNodePorts, type LocalhostNodePort } from './serve/localhost-nodeports.ts';
 import { createProxyHealth, healthTimeoutFor, startHealthServer } from './serve/health.ts';
 import type { Serving } from './serve/http.ts';
 import { startMetricsServer, type InspectViews } from './serve/metrics-server.ts';
@@ -134,6 +135,8 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
   const conntrack = o.conntrack ?? ((await hasCommand('conntrack')) ? execConntrack(log, 'conntrack', metrics) : undefined);
   if (!conntrack) log.warn('conntrack not found: stale UDP conntrack entries will not be cleared');
 
+  // What the health-check and localhost node ports serve, as of the last sync in line.
+  const served: { healthChecks: Map<number, HealthCheckService>; localhost: LocalhostNodePort[] } = { healthChecks: new Map(), localhost: [] };
   let onProblem: ((p: Problem) => void) | undefined;
   let afterFirstSync: (() => Promise<void>) | undefined; // removes kube-proxy's leftovers when asked
   let nodeEvent: NodeEvent | undefined;
@@ -141,10 +144,14 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
     store, config, nodeName: o.nodeName, nft, log, metrics, health, conntrack,
     onProblem: (p) => onProblem?.(p),
     onInLine: (model, ruleset) => {
+      const before = applied?.model;
       applied = { model, ruleset };
-      void healthChecks?.sync(healthCheckPorts(model), o.healthCheckAddresses ?? healthCheckAddresses(config.nodePortAddresses, model.node.internalIPs));
+      // Made again only when a port they are made of changed: the model says which, without a walk of every port.
+      if (portsChanged(model, before, (sp) => sp.healthCheckNodePort !== undefined) !== false) served.healthChecks = healthCheckPorts(model);
+      if (portsChanged(model, before, (sp) => sp.protocol === 'tcp' && sp.nodePort !== undefined) !== false) served.localhost = localhostNodePorts(model);
+      void healthChecks?.sync(served.healthChecks, o.healthCheckAddresses ?? healthCheckAddresses(config.nodePortAddresses, model.node.internalIPs));
       nodeSettings?.synced();
-      void localhost?.sync(localhostNodePorts(model));
+      void localhost?.sync(served.localhost);
       void afterFirstSync?.();
     },
   });

@@ -15,6 +15,7 @@ import { NftError, type NftRunner, type Script, type TableHandle } from '../nft/
 import { renderTableChunks, renderTransaction } from '../nft/templates.ts';
 import { describeProblem } from '../render.ts';
 import { LivePlan } from '../plan/live-plan.ts';
+import { portsChanged } from '../model/change.ts';
 import { LiveModel } from '../model/live-model.ts';
 import type { SluiceMetrics } from '../serve/metrics.ts';
 import { ProgrammedTally } from './programmed.ts';
@@ -472,11 +473,10 @@ const isUdp = (sp: ServicePort) => sp.protocol === 'udp';
 
 /** Whether `model` has the UDP service ports (the same objects) the reconciler last saw. */
 function sameUdpPorts(last: { model: ProxyModel; udp: ServicePort[] }, model: ProxyModel): boolean {
-  const same = (a: ServicePort[], b: ServicePort[]) => a.length === b.length && a.every((sp, i) => sp === b[i]);
-  if (last.model === model) return true;
-  // Updated from the model last seen: only the changed services' ports can differ.
-  if (model.change && model.change.base.deref() === last.model) return same(model.change.removed.filter(isUdp), model.change.added.filter(isUdp));
-  return same(last.udp, model.servicePorts.filter(isUdp));
+  const changed = portsChanged(model, last.model, isUdp);
+  if (changed !== undefined) return !changed;
+  const udp = model.servicePorts.filter(isUdp);
+  return udp.length === last.udp.length && udp.every((sp, i) => sp === last.udp[i]);
 }
 
 function countLines(script: string): number {
