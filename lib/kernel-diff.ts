@@ -8,7 +8,8 @@ import type { ProxyConfig } from './config/kube-proxy-config.ts';
 import type { Logger } from './log.ts';
 import { loadStore } from './inspect/load-store.ts';
 import { diffRulesets } from './nft/diff.ts';
-import { GLOBAL_SETS, SKELETON_CHAINS, type Chain, type Element, type FamilyRuleset, type Rule, type Ruleset } from './nft/ir.ts';
+import { SKELETON_CHAINS } from './nft/skeleton.ts';
+import { GLOBAL_SETS, type Chain, type Element, type FamilyRuleset, type Rule, type Ruleset } from './nft/ir.ts';
 import { renderRuleset, renderTransaction } from './nft/templates.ts';
 import { planFromStore, reportModel } from './render.ts';
 
@@ -112,9 +113,9 @@ function kernelTable(kernel: Listing, wanted: Listing, want: FamilyRuleset): Fam
       // Names are <kind>/<namespace>/<service>/<protocol>/<port> (lib/plan/names.ts): the protocol is the fourth part.
       const proto = name.split('/')[3];
       if (proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp') return `map ${name} is not one sluice names`;
-      endpointMaps.push({ name, proto, elements: els });
+      endpointMaps.push({ family: want.family, name, proto, elements: els });
     } else if (name.startsWith('aff/')) {
-      affinitySets.push({ name, timeout: Number(s.timeout) });
+      affinitySets.push({ family: want.family, name, timeout: Number(s.timeout) });
     }
   }
   const wantedChains = new Map(want.chains.map((c) => [c.name, c]));
@@ -157,7 +158,7 @@ export async function kernelDiff(ruleset: Ruleset, kernel: NftExec, scratch: Ker
   }
   const tx = diffRulesets({ node: ruleset.node, tables }, ruleset);
   if (tx.kind === 'full') return full(tx.reason);
-  return { kind: 'partial', script: tx.tables.length ? renderTransaction(tx.tables, ruleset) : '' };
+  return { kind: 'partial', script: tx.tables.length ? renderTransaction(tx.tables) : '' };
 }
 
 export async function diffAgainstKernel(o: KernelDiffOptions): Promise<string> {

@@ -49,7 +49,7 @@ export function scriptText(script: Script): string {
   return typeof script === 'string' ? script : [...script.chunks()].join('');
 }
 
-/** A set every sluice table declares (templates/table.eta), whose handle stands for the table's. */
+/** A set every sluice table declares (lib/nft/skeleton.ts), whose handle stands for the table's. */
 const MARKER_SET = 'pod-ranges';
 
 export interface NftRunner {

@@ -251,7 +251,7 @@ export class SyncLoop {
         st.applied = t;
         return undefined;
       }
-      script = renderTransaction([change], ruleset);
+      script = renderTransaction([change]);
       lines = countLines(script);
     }
     const familyStarted = this.clock.now();
