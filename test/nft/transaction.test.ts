@@ -40,7 +40,7 @@ describe('order', () => {
       { verb: 'add', kind: 'chain', family: 'ip6', chain: chain('z') },
       { verb: 'add', kind: 'chain', family: F, chain: chain('y') },
     );
-    expect(tx.operations().map((op) => ('chain' in op ? `${op.family} ${op.chain.name}` : ''))).toEqual(['ip x', 'ip y', 'ip6 z']);
+    expect(tx.operations().map((op) => (op.kind === 'chain' && 'chain' in op ? `${op.family} ${op.chain.name}` : ''))).toEqual(['ip x', 'ip y', 'ip6 z']);
   });
 
   test('replace: a set is deleted with the deletions and added with the additions', () => {
