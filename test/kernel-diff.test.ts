@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../lib/config/kube-proxy-config.ts';
-import { kernelDiff, withScratchNamespace, type NftExec } from '../lib/kernel-diff.ts';
+import { kernelDiff, type NftExec } from '../lib/kernel-diff.ts';
 import { loadManifests } from '../lib/manifests/load.ts';
 import type { Ruleset } from '../lib/nft/ir.ts';
 import { renderRuleset } from '../lib/nft/templates.ts';
@@ -30,7 +30,7 @@ async function kernelAfter(from: Ruleset, to: Ruleset, tamper?: (nft: (a: string
     (async () => {
       nft(['-f', '-'], renderRuleset(from));
       tamper?.(nft);
-      const r = await kernelDiff(to, exec, withScratchNamespace);
+      const r = await kernelDiff(to, exec);
       if (r.script) nft(['-f', '-'], r.script);
       result = { kind: r.kind, script: r.script, listing: normalizeListing(nft(['-j', 'list', 'ruleset'])) };
     })().then(done, fail).finally(() => execFileSync('ip', ['netns', 'delete', ns]));
