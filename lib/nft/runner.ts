@@ -50,7 +50,7 @@ export function scriptText(script: Script): string {
 }
 
 /** A set every sluice table declares (templates/table.eta), whose handle stands for the table's. */
-const MARKER_SET = 'pod-ranges';
+export const MARKER_SET = 'pod-ranges';
 
 export interface NftRunner {
   /** Applies a script as one transaction; throws NftError when nft refuses it. */
