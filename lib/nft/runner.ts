@@ -164,24 +164,3 @@ export function execNft(opts: ExecNftOptions = {}): NftRunner {
     },
   };
 }
-
-/** A runner that keeps the scripts it is given and can be told to fail: for tests where only the text matters. */
-export class FakeNft implements NftRunner {
-  readonly scripts: string[] = [];
-  failures: string[] = [];
-  handles: TableHandle[] = [{ family: 'ip', name: 'sluice', handle: 1 }, { family: 'ip6', name: 'sluice', handle: 1 }];
-  async apply(script: Script): Promise<void> {
-    const text = scriptText(script);
-    const failure = this.failures.shift();
-    if (failure !== undefined) throw new NftError(failure, parseNftErrors(failure, text));
-    this.scripts.push(text);
-  }
-  async tables(): Promise<TableHandle[]> {
-    return this.handles;
-  }
-  /** What the kernel would list: none unless a test says so. */
-  inventories: Partial<Record<TableFamily, TableInventory>> = {};
-  async inventory(family: TableFamily): Promise<TableInventory | undefined> {
-    return this.inventories[family];
-  }
-}

@@ -1,11 +1,11 @@
 // Topology in the running proxy: the sync loop (fake nft, fake clock) re-plans when the Node's zone
 // label changes, and its metrics count the service ports that use hints and those that fell back.
-import { describe, expect, test } from '@jest/globals';
+import { afterEach, describe, expect, test } from '@jest/globals';
 import { parseConfig } from '../../lib/config/kube-proxy-config.ts';
 import type { KubeObject } from '../../lib/objects/objects.ts';
 import { recordingLogger } from '../../lib/log.ts';
 import { ObjectStore } from '../../lib/objects/store.ts';
-import { FakeNft } from '../../lib/nft/runner.ts';
+import { FakeNft } from '../support/nft-fake/fake-nft.ts';
 import { createMetrics } from '../../lib/serve/metrics.ts';
 import { SyncLoop } from '../../lib/sync/sync-loop.ts';
 import { FakeClock } from '../sync/fake-clock.ts';
@@ -40,10 +40,21 @@ function slice(name: string, zones: (string | undefined)[], nodes?: string[]): K
   };
 }
 
+/** The fake nft of each test holds the tables: none of the scripts sluice sent may be one the kernel would refuse. */
+const nfts: FakeNft[] = [];
+function fakeNft(): FakeNft {
+  const nft = new FakeNft();
+  nfts.push(nft);
+  return nft;
+}
+afterEach(() => {
+  for (const nft of nfts.splice(0)) expect(nft.refused.map((r) => r.error.stderr)).toEqual([]);
+});
+
 async function setUp() {
   const store = new ObjectStore();
   const clock = new FakeClock();
-  const nft = new FakeNft();
+  const nft = fakeNft();
   const metrics = createMetrics({ processMetrics: false, families: ['IPv4', 'IPv6'] });
   const loop = new SyncLoop({ store, config, nodeName: 'node1', nft, log: recordingLogger(), clock, metrics });
   loop.start();

@@ -5,9 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG } from '../../lib/config/kube-proxy-config.ts';
 import { recordingLogger } from '../../lib/log.ts';
-import { FakeNft } from '../../lib/nft/runner.ts';
+import { FakeNft } from '../support/nft-fake/fake-nft.ts';
 import { runProxy, type RunningProxy } from '../../lib/run.ts';
 import { eventually } from '../support/eventually.ts';
+
+/** The fake nft of each test holds the tables: none of the scripts sluice sent may be one the kernel would refuse. */
+const nfts: FakeNft[] = [];
+function fakeNft(): FakeNft {
+  const nft = new FakeNft();
+  nfts.push(nft);
+  return nft;
+}
 
 let dir: string;
 let proxy: RunningProxy | undefined;
@@ -15,6 +23,7 @@ afterEach(async () => {
   await proxy?.stop();
   proxy = undefined;
   rmSync(dir, { recursive: true, force: true });
+  for (const nft of nfts.splice(0)) expect(nft.refused.map((r) => r.error.stderr)).toEqual([]);
 });
 
 const HC_PORT = 20000 + Math.floor(Math.random() * 10000);
@@ -50,7 +59,7 @@ test('health, metrics and health-check node ports of a running proxy', async () 
   writeFileSync(join(dir, 'service.yaml'), service);
   writeFileSync(join(dir, 'slice.yaml'), slice('node1'));
   writeFileSync(join(dir, 'node.yaml'), 'apiVersion: v1\nkind: Node\nmetadata: { name: node1 }\nstatus: { addresses: [{ type: InternalIP, address: 172.30.0.1 }] }\n');
-  const nft = new FakeNft();
+  const nft = fakeNft();
   proxy = await runProxy({
     config: { ...DEFAULT_CONFIG, healthzBindAddress: '127.0.0.1:0', metricsBindAddress: '127.0.0.1:0', minSyncPeriodMs: 20 },
     nodeName: 'node1', log: recordingLogger(), from: dir, nft, healthCheckAddresses: ['127.0.0.1'], conntrack: { reconcile: async () => ({ deleted: { IPv4: 0, IPv6: 0 } }) },
