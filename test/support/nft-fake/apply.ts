@@ -4,7 +4,7 @@
 // some things against its cache before sending anything).
 import { canonicalPart, keysOverlap } from './intervals.ts';
 import type { Command, ElementText, RuleText, Where } from './parse.ts';
-import { NftState, type SetState, type TableState } from './state.ts';
+import { nextHandle, NftState, type SetState, type TableState } from './state.ts';
 
 export class Refusal extends Error {
   readonly at: Where;
@@ -91,7 +91,7 @@ function applyOne(st: NftState, c: Command): void {
     if (c.verb === 'add' || c.verb === 'create') {
       // EEXIST: `create table` of a table there already (`add table` is accepted and changes nothing).
       if (t && c.verb === 'create') throw kernel(EEXIST, c.at);
-      if (!t) st.tables.set(`${c.family} ${c.table}`, { family: c.family, name: c.table, handle: st.nextHandle(), chains: new Map(), sets: new Map(), counters: new Map() });
+      if (!t) st.tables.set(`${c.family} ${c.table}`, { family: c.family, name: c.table, handle: st.nextTableHandle(), chains: new Map(), sets: new Map(), counters: new Map(), lastHandle: 0 });
       return;
     }
     // ENOENT: delete or flush of a table that is not there.
@@ -111,11 +111,12 @@ function applyOne(st: NftState, c: Command): void {
         if (ch && c.verb === 'create') throw kernel(EEXIST, c.at);
         // EOPNOTSUPP: a regular chain declared again as a base chain (or another hook or type).
         if (ch && c.base && (!ch.base || ch.base.hook !== c.base.hook || ch.base.type !== c.base.type)) throw kernel(EOPNOTSUPP, c.at);
-        const chain = ch ?? { base: c.base, rules: [], handle: st.nextHandle() };
+        const chain = ch ?? { base: c.base, rules: [], handle: nextHandle(t) };
         if (ch && c.base?.policy) chain.base = { ...ch.base!, policy: c.base.policy };
         t.chains.set(c.name, chain);
         for (const r of c.rules ?? []) {
           checkRule(t, r);
+          nextHandle(t);
           chain.rules.push(r);
         }
         return;
@@ -137,7 +138,7 @@ function applyOne(st: NftState, c: Command): void {
         // EEXIST: `add set|map` over one of another type or flags. Another timeout is accepted and
         // replaces the old one (6.18; 5.10 keeps the old, lib/nft/diff.ts).
         if (s && (s.kind !== c.kind || s.def.type !== c.def!.type || s.def.flags.join() !== c.def!.flags.join())) throw kernel(EEXIST, c.at);
-        const set = s ?? { kind: c.kind, def: c.def!, elements: new Map(), handle: st.nextHandle() };
+        const set = s ?? { kind: c.kind, def: c.def!, elements: new Map(), handle: nextHandle(t) };
         if (s && c.def!.timeout !== undefined) set.def = { ...s.def, timeout: c.def!.timeout };
         t.sets.set(c.name, set);
         if (c.elements) addElements(t, set, c.elements, false);
@@ -160,7 +161,7 @@ function applyOne(st: NftState, c: Command): void {
       if (c.verb === 'add' || c.verb === 'create') {
         // EEXIST: `create counter` of one there already (`add counter` keeps it and its count).
         if (has && c.verb === 'create') throw kernel(EEXIST, c.at);
-        if (!has) t.counters.set(c.name, { handle: st.nextHandle() });
+        if (!has) t.counters.set(c.name, { handle: nextHandle(t) });
         return;
       }
       // ENOENT: delete of a counter that is not there.
@@ -189,6 +190,7 @@ function applyOne(st: NftState, c: Command): void {
       // ENOENT: a rule for a chain that is not there.
       if (!ch) throw kernel(ENOENT, c.at);
       checkRule(t, c.rule);
+      nextHandle(t);
       if (c.verb === 'insert') ch.rules.unshift(c.rule);
       else ch.rules.push(c.rule);
       return;

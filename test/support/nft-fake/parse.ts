@@ -244,12 +244,12 @@ function command(s: Token[], out: Command[]): void {
 }
 
 /**
- * What a `table F T { ... }` block holds, in the order nft sends it (found by experiment): every
- * chain, set, map and counter declared first, then the elements, then the rules; so a rule or an
- * element may name an object declared further down the same block (not one of a later block).
+ * What a `table F T { ... }` block holds, in the order nft sends it (found by experiment, from the
+ * handles the kernel gives): chains, counters, sets and maps declared first, then the elements, then
+ * the rules; so a rule or an element may name an object further down the block (not in a later block).
  */
 function tableBlock(inner: Token[], family: string, table: string, out: Command[]): void {
-  const elements: Command[] = [], rules: Command[] = [];
+  const chains: Command[] = [], counters: Command[] = [], sets: Command[] = [], elements: Command[] = [], rules: Command[] = [];
   for (const st of statements(inner, 0, inner.length)) {
     const what = st[0].text;
     const at = whereOf(st[0], st[st.length - 1]);
@@ -260,17 +260,17 @@ function tableBlock(inner: Token[], family: string, table: string, out: Command[
     if (body.next !== st.length) throw new NftSyntaxError('syntax error, expecting newline or semicolon', whereOf(st[body.next]));
     if (what === 'chain') {
       const c = chainBody(body.inner);
-      out.push({ what, verb: 'add', family, table, name, base: c.base, at });
+      chains.push({ what, verb: 'add', family, table, name, base: c.base, at });
       for (const rule of c.rules) rules.push({ what: 'rule', verb: 'add', family, table, chain: name, rule, at: rule.at });
     } else if (what === 'counter') {
-      out.push({ what, verb: 'add', family, table, name, at });
+      counters.push({ what, verb: 'add', family, table, name, at });
     } else {
       const b = setBody(body.inner);
-      out.push({ what: 'set', kind: what as 'set' | 'map', verb: 'add', family, table, name, def: b.def, at });
+      sets.push({ what: 'set', kind: what as 'set' | 'map', verb: 'add', family, table, name, def: b.def, at });
       if (b.elements) elements.push({ what: 'element', verb: 'add', family, table, set: name, elements: b.elements, at });
     }
   }
-  out.push(...elements, ...rules);
+  out.push(...chains, ...counters, ...sets, ...elements, ...rules);
 }
 
 /** The commands of a script, in order; throws NftSyntaxError where nft would not parse it. */

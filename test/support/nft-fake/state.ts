@@ -1,5 +1,6 @@
 // The fake's kernel: tables of chains (rules as text with their references), sets and maps (elements
-// by key), named counters; each object with a handle, new whenever it is made anew.
+// by key), named counters. Handles as the kernel gives them: tables from one count, everything in a
+// table (chains, counters, sets, rules) from the table's own, which starts again in a table made anew.
 import type { BaseChain, RuleText, SetDef } from './parse.ts';
 
 export interface ElementState { parts: string[]; value?: string; chain?: string }
@@ -12,13 +13,17 @@ export interface TableState {
   chains: Map<string, ChainState>;
   sets: Map<string, SetState>;
   counters: Map<string, { handle: number }>;
+  lastHandle: number;
 }
+
+/** The next handle of an object in the table (a rule's too: it takes one). */
+export const nextHandle = (t: TableState) => ++t.lastHandle;
 
 export class NftState {
   tables = new Map<string, TableState>();
   private lastHandle = 0;
 
-  nextHandle(): number {
+  nextTableHandle(): number {
     return ++this.lastHandle;
   }
 
