@@ -15,14 +15,6 @@ const svc = (name: string, port: unknown) => ({
   spec: { clusterIP: name === 'good' ? '10.96.0.1' : '10.96.0.2', ports: [{ port }] },
 });
 
-/** The fake nft of each test holds the tables: none of the scripts sluice sent may be one the kernel would refuse. */
-const nfts: FakeNft[] = [];
-function fakeNft(): FakeNft {
-  const nft = new FakeNft();
-  nfts.push(nft);
-  return nft;
-}
-
 let server: FakeApiServer;
 let proxy: RunningProxy | undefined;
 let dir: string;
@@ -30,7 +22,8 @@ afterEach(async () => {
   await proxy?.stop();
   await server?.close();
   rmSync(dir, { recursive: true, force: true });
-  for (const nft of nfts.splice(0)) expect(nft.refused.map((r) => r.error.stderr)).toEqual([]);
+  // The fake holds the tables: nothing sluice sent may be what the kernel would refuse.
+  for (const nft of FakeNft.made.splice(0)) expect(nft.refused.map((r) => r.error.stderr)).toEqual([]);
 });
 
 test('an invalid Service gets one Warning event naming the reason; a valid one none', async () => {
@@ -40,7 +33,7 @@ test('an invalid Service gets one Warning event naming the reason; a valid one n
   server.writeKubeconfig(kubeconfig);
   server.apply(svc('good', 80));
   server.apply(svc('bad', 70000));
-  const nft = fakeNft();
+  const nft = new FakeNft();
   proxy = await runProxy({ config: { ...DEFAULT_CONFIG, minSyncPeriodMs: 10 }, nodeName: 'node-a', log: recordingLogger(), kubeconfig, nft, serve: false });
   const event = await eventually(() => {
     expect(server.events).toHaveLength(1);
@@ -80,7 +73,7 @@ test.each([
   const kubeconfig = join(dir, 'kubeconfig');
   server.writeKubeconfig(kubeconfig);
   server.apply(svc('bad', 70000));
-  proxy = await runProxy({ config: { ...DEFAULT_CONFIG, minSyncPeriodMs: 10 }, nodeName: 'node-a', log: recordingLogger(), kubeconfig, nft: fakeNft(), serve: false, watchEndpoints });
+  proxy = await runProxy({ config: { ...DEFAULT_CONFIG, minSyncPeriodMs: 10 }, nodeName: 'node-a', log: recordingLogger(), kubeconfig, nft: new FakeNft(), serve: false, watchEndpoints });
   await eventually(() => expect(server.events).toHaveLength(1));
   await eventually(() => expect(server.requests.filter((r) => r.watch).length).toBeGreaterThanOrEqual(watchEndpoints ? 5 : 4));
   const used = new Set(server.requests.map(verbOf));
@@ -103,7 +96,7 @@ test('a health-check node port that cannot be opened gives one FailedToStartServ
       kind: 'Service', apiVersion: 'v1', metadata: { name: 'lb', namespace: 'shop', resourceVersion: '1' },
       spec: { type: 'LoadBalancer', clusterIP: '10.96.0.9', externalTrafficPolicy: 'Local', healthCheckNodePort: port, ports: [{ port: 80, nodePort: 30080 }] },
     });
-    const nft = fakeNft();
+    const nft = new FakeNft();
     const config = { ...DEFAULT_CONFIG, minSyncPeriodMs: 10, healthzBindAddress: '127.0.0.1:0', metricsBindAddress: '127.0.0.1:0' };
     proxy = await runProxy({ config, nodeName: 'node-a', log: recordingLogger(), kubeconfig, nft, healthCheckAddresses: ['127.0.0.1'] });
     const event = await eventually(() => {

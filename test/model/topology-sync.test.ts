@@ -40,21 +40,15 @@ function slice(name: string, zones: (string | undefined)[], nodes?: string[]): K
   };
 }
 
-/** The fake nft of each test holds the tables: none of the scripts sluice sent may be one the kernel would refuse. */
-const nfts: FakeNft[] = [];
-function fakeNft(): FakeNft {
-  const nft = new FakeNft();
-  nfts.push(nft);
-  return nft;
-}
 afterEach(() => {
-  for (const nft of nfts.splice(0)) expect(nft.refused.map((r) => r.error.stderr)).toEqual([]);
+  // The fake holds the tables: nothing sluice sent may be what the kernel would refuse.
+  for (const nft of FakeNft.made.splice(0)) expect(nft.refused.map((r) => r.error.stderr)).toEqual([]);
 });
 
 async function setUp() {
   const store = new ObjectStore();
   const clock = new FakeClock();
-  const nft = fakeNft();
+  const nft = new FakeNft();
   const metrics = createMetrics({ processMetrics: false, families: ['IPv4', 'IPv6'] });
   const loop = new SyncLoop({ store, config, nodeName: 'node1', nft, log: recordingLogger(), clock, metrics });
   loop.start();

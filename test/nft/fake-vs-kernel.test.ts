@@ -49,23 +49,11 @@ const BASE = `table ip sluice {
 	chain b { }
 	chain e { }
 	chain j { }
-	chain r {
-		ip daddr @s goto a
-	}
-	chain v {
-		numgen random mod 2 vmap { 0 : goto b, 1 : goto a }
-	}
-	chain cr {
-		counter name "c1"
-	}
-	chain withrule {
-		ip daddr 1.2.3.4 drop
-		update @aff { ip saddr }
-	}
-	chain out {
-		type nat hook output priority -100; policy accept;
-		jump j
-	}
+	chain r { ip daddr @s goto a; }
+	chain v { numgen random mod 2 vmap { 0 : goto b, 1 : goto a }; }
+	chain cr { counter name "c1"; }
+	chain withrule { ip daddr 1.2.3.4 drop; update @aff { ip saddr }; }
+	chain out { type nat hook output priority -100; policy accept; jump j; }
 }
 `;
 

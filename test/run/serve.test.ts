@@ -9,21 +9,14 @@ import { FakeNft } from '../support/nft-fake/fake-nft.ts';
 import { runProxy, type RunningProxy } from '../../lib/run.ts';
 import { eventually } from '../support/eventually.ts';
 
-/** The fake nft of each test holds the tables: none of the scripts sluice sent may be one the kernel would refuse. */
-const nfts: FakeNft[] = [];
-function fakeNft(): FakeNft {
-  const nft = new FakeNft();
-  nfts.push(nft);
-  return nft;
-}
-
 let dir: string;
 let proxy: RunningProxy | undefined;
 afterEach(async () => {
   await proxy?.stop();
   proxy = undefined;
   rmSync(dir, { recursive: true, force: true });
-  for (const nft of nfts.splice(0)) expect(nft.refused.map((r) => r.error.stderr)).toEqual([]);
+  // The fake holds the tables: nothing sluice sent may be what the kernel would refuse.
+  for (const nft of FakeNft.made.splice(0)) expect(nft.refused.map((r) => r.error.stderr)).toEqual([]);
 });
 
 const HC_PORT = 20000 + Math.floor(Math.random() * 10000);
@@ -59,7 +52,7 @@ test('health, metrics and health-check node ports of a running proxy', async () 
   writeFileSync(join(dir, 'service.yaml'), service);
   writeFileSync(join(dir, 'slice.yaml'), slice('node1'));
   writeFileSync(join(dir, 'node.yaml'), 'apiVersion: v1\nkind: Node\nmetadata: { name: node1 }\nstatus: { addresses: [{ type: InternalIP, address: 172.30.0.1 }] }\n');
-  const nft = fakeNft();
+  const nft = new FakeNft();
   proxy = await runProxy({
     config: { ...DEFAULT_CONFIG, healthzBindAddress: '127.0.0.1:0', metricsBindAddress: '127.0.0.1:0', minSyncPeriodMs: 20 },
     nodeName: 'node1', log: recordingLogger(), from: dir, nft, healthCheckAddresses: ['127.0.0.1'], conntrack: { reconcile: async () => ({ deleted: { IPv4: 0, IPv6: 0 } }) },

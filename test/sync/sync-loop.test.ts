@@ -70,10 +70,9 @@ class RecordingNft extends FakeNft {
   }
 }
 
-/** Every fake of a test: none may have refused a script sluice sent (the failures a test injects are not refusals). */
-const fakes: RecordingNft[] = [];
+// No fake of a test may have refused a script sluice sent (the failures a test injects are not refusals).
 afterEach(() => {
-  for (const nft of fakes.splice(0)) expect(nft.refused.map((r) => r.error.stderr)).toEqual([]);
+  for (const nft of FakeNft.made.splice(0)) expect(nft.refused.map((r) => r.error.stderr)).toEqual([]);
 });
 
 /** Someone else deletes sluice's table of a family and makes another of the same name (with the set whose handle sluice watches). */
@@ -87,7 +86,6 @@ function setUp(opts: { listed?: boolean } = {}) {
   const store = new ObjectStore();
   const clock = new FakeClock();
   const nft = new RecordingNft(clock);
-  fakes.push(nft);
   const log = recordingLogger();
   const outcomes: SyncOutcome[] = [];
   const loop = new SyncLoop({ store, config, nodeName: NODE, nft, log, clock, onSync: (o) => outcomes.push(o) });
@@ -299,7 +297,7 @@ describe('SyncLoop', () => {
   // works. test.failing until lib/sync/sync-loop.ts reads the kernel then too.
   test.failing('a table made anew while its handle was unknown gets a full sync the kernel takes', async () => {
     const h = setUp();
-    fakes.splice(0); // the refusal is this test's own assertion
+    FakeNft.made.splice(0); // the refusal is this test's own assertion
     h.nft.tableFailures = 1;
     await h.clock.advance(0);
     h.nft.outside(remade('ip'));

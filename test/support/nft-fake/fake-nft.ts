@@ -26,6 +26,8 @@ export function applyScript(state: NftState, script: string): NftState {
 }
 
 export class FakeNft implements NftRunner {
+  /** Every fake made, for a test file's afterEach to check (and empty). */
+  static readonly made: FakeNft[] = [];
   /** The scripts accepted, in order. */
   readonly scripts: string[] = [];
   /** Scripts the fake refused as the kernel would (not the injected failures). */
@@ -33,6 +35,10 @@ export class FakeNft implements NftRunner {
   /** Failures to inject: the next apply throws this stderr as nft's, changing nothing. */
   failures: string[] = [];
   private state = new NftState();
+
+  constructor() {
+    FakeNft.made.push(this);
+  }
 
   async apply(given: Script): Promise<void> {
     const text = scriptText(given);

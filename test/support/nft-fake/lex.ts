@@ -37,11 +37,6 @@ export function lex(script: string): Token[] {
       while (i < script.length && script[i] !== '\n') i++;
       // nft 1.0.6: a comment must end with a line end, not with the script.
       if (i === script.length) throw new NftSyntaxError('syntax error, unexpected junk, expecting end of file or newline or semicolon', { line, col, end: col });
-    } else if (c === '\\' && script[i + 1] === '\n') {
-      // A line continued.
-      line++;
-      i += 2;
-      lineStart = i;
     } else if (PUNCT.has(c)) {
       out.push({ text: c, line, col: i - lineStart + 1 });
       i++;

@@ -138,17 +138,9 @@ function elements(inner: Token[]): ElementText[] {
   return out;
 }
 
-const DURATION: Record<string, number> = { d: 86400, h: 3600, m: 60, s: 1, ms: 0.001 };
-export function seconds(text: string, at: Where): number {
-  let total = 0, rest = text;
-  while (rest) {
-    const m = /^(\d+)(ms|d|h|m|s)?/.exec(rest);
-    if (!m) throw new NftSyntaxError(`syntax error, bad duration ${text}`, at);
-    total += Number(m[1]) * DURATION[m[2] ?? 's'];
-    rest = rest.slice(m[0].length);
-  }
-  return total;
-}
+const DURATION: Record<string, number> = { d: 86400, h: 3600, m: 60, s: 1 };
+/** `10800s`, `1h30m`, `600` in seconds. */
+const seconds = (text: string) => [...text.matchAll(/(\d+)([dhms]?)/g)].reduce((n, m) => n + Number(m[1]) * DURATION[m[2] || 's'], 0);
 
 function setBody(inner: Token[]): { def: SetDef; elements?: ElementText[] } {
   const def: SetDef = { type: '', flags: [] };
@@ -157,7 +149,7 @@ function setBody(inner: Token[]): { def: SetDef; elements?: ElementText[] } {
     const head = st[0].text;
     if (head === 'type' || head === 'typeof') def.type = joinTokens(st);
     else if (head === 'flags') def.flags = st.slice(1).filter((t) => t.text !== ',').map((t) => t.text).sort();
-    else if (head === 'timeout') def.timeout = seconds(st[1]?.text ?? '', whereOf(st[1] ?? st[0]));
+    else if (head === 'timeout') def.timeout = seconds(st[1]?.text ?? '');
     else if (head === 'elements') {
       if (st[1]?.text !== '=') throw new NftSyntaxError("syntax error, expecting '='", whereOf(st[1] ?? st[0]));
       els = elements(block(st, 2).inner);
