@@ -50,7 +50,7 @@ export function scriptText(script: Script): string {
 }
 
 /** A set every sluice table declares (lib/nft/skeleton.ts), whose handle stands for the table's. */
-const MARKER_SET = 'pod-ranges';
+export const MARKER_SET = 'pod-ranges';
 
 export interface NftRunner {
   /** Applies a script as one transaction; throws NftError when nft refuses it. */
@@ -163,25 +163,4 @@ export function execNft(opts: ExecNftOptions = {}): NftRunner {
       return String(r.stdout);
     },
   };
-}
-
-/** A runner that keeps the scripts it is given and can be told to fail: for tests where only the text matters. */
-export class FakeNft implements NftRunner {
-  readonly scripts: string[] = [];
-  failures: string[] = [];
-  handles: TableHandle[] = [{ family: 'ip', name: 'sluice', handle: 1 }, { family: 'ip6', name: 'sluice', handle: 1 }];
-  async apply(script: Script): Promise<void> {
-    const text = scriptText(script);
-    const failure = this.failures.shift();
-    if (failure !== undefined) throw new NftError(failure, parseNftErrors(failure, text));
-    this.scripts.push(text);
-  }
-  async tables(): Promise<TableHandle[]> {
-    return this.handles;
-  }
-  /** What the kernel would list: none unless a test says so. */
-  inventories: Partial<Record<TableFamily, TableInventory>> = {};
-  async inventory(family: TableFamily): Promise<TableInventory | undefined> {
-    return this.inventories[family];
-  }
 }
