@@ -9,7 +9,7 @@ import { loadStore } from './inspect/load-store.ts';
 import { diffRulesets } from './nft/diff.ts';
 import { readRule } from './nft/read-rule.ts';
 import { SKELETON_CHAINS, skeletonOf } from './nft/skeleton.ts';
-import { type Chain, type Element, type FamilyRuleset, type Rule, type Ruleset } from './nft/ir.ts';
+import { TABLE_ID_SET, type Chain, type Element, type FamilyRuleset, type Rule, type Ruleset } from './nft/ir.ts';
 import { renderRuleset, renderTransaction } from './nft/templates.ts';
 import { planFromStore, reportModel } from './render.ts';
 
@@ -113,13 +113,14 @@ function kernelTable(kernel: Listing, want: FamilyRuleset): FamilyRuleset | stri
   }
   const elements = {} as FamilyRuleset['elements'];
   const ADDR = want.family === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
-  const TYPES = { address: ADDR, proto: 'inet_proto', port: 'inet_service' };
+  const TYPES = { address: ADDR, proto: 'inet_proto', port: 'inet_service', number: 'mark' };
   for (const shared of skeletonOf(want.family, want.mark).sets) {
     const s = shared.name;
     const k = kernel.sets.get(s);
     const type = shared.key.length === 1 ? TYPES[shared.key[0]] : shared.key.map((p) => TYPES[p]);
     if (!k || k.kind !== (shared.verdicts ? 'map' : 'set') || !sameData(k.type, type) || (shared.verdicts && k.map !== 'verdict')
       || !sameData(k.flags, shared.interval ? ['interval'] : undefined)) return `set ${s} differs`;
+    if (s === TABLE_ID_SET) continue; // which sync made the table: never part of what is wanted
     const els = elementsOf(k, k.kind === 'map');
     if (!els) return `set ${s} holds elements sluice does not write`;
     elements[s] = els;

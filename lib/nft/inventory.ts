@@ -3,7 +3,7 @@
 // holds state. It comes from the ruleset sluice applied last, or, when that is not known (a new
 // process over tables an earlier one wrote, a table made anew by someone else), from the kernel.
 import { GLOBAL_SETS, type FamilyRuleset, type GlobalSetName, type TableFamily } from './ir.ts';
-import { GLOBAL_MAPS, SKELETON_CHAINS } from './skeleton.ts';
+import { GLOBAL_MAPS, SKELETON_CHAINS, SKELETON_SETS } from './skeleton.ts';
 
 export interface TableInventory {
   chains: Set<string>;
@@ -17,7 +17,7 @@ export interface TableInventory {
 export function inventoryOf(t: FamilyRuleset): TableInventory {
   const sets = new Map<string, number | undefined>();
   const maps = new Set<string>();
-  for (const s of GLOBAL_SETS) if (GLOBAL_MAPS.has(s)) maps.add(s); else sets.set(s, undefined);
+  for (const s of SKELETON_SETS) if (GLOBAL_MAPS.has(s)) maps.add(s); else sets.set(s, undefined);
   for (const m of t.endpointMaps) maps.add(m.name);
   for (const s of t.affinitySets) sets.set(s.name, s.timeout);
   return { chains: new Set([...SKELETON_CHAINS, ...t.chains.map((c) => c.name)]), maps, sets, counters: new Set(t.counters ?? []) };

@@ -20,11 +20,14 @@ export interface Element {
   goto?: string;
 }
 
-/** What a key or value of a shared set or map is made of: an address of the table's family, a protocol, a port. */
-export type KeyPart = 'address' | 'proto' | 'port';
+/** What a key or value of a shared set or map is made of: an address of the table's family, a protocol, a port, a 32-bit number. */
+export type KeyPart = 'address' | 'proto' | 'port' | 'number';
+
+/** The skeleton's set that names the full sync which made the table (lib/nft/skeleton.ts). */
+export const TABLE_ID_SET = 'table-id';
 
 /** A set or verdict map every table has (lib/nft/skeleton.ts): its key's parts, and whether it holds ranges. */
-export interface SharedSet { family: TableFamily; name: GlobalSetName; key: KeyPart[]; interval?: boolean; verdicts?: boolean }
+export interface SharedSet { family: TableFamily; name: GlobalSetName | typeof TABLE_ID_SET; key: KeyPart[]; interval?: boolean; verdicts?: boolean }
 
 /**
  * Per service port: random choice among endpoints, `numgen random mod N` to address . port; or a

@@ -1,13 +1,23 @@
 // What a sync sends, as operations (lib/nft/transaction.ts): a full sync's whole table, or a partial
 // sync's change (lib/nft/diff.ts). The Transaction puts them in the kernel's order.
+import { randomInt } from 'node:crypto';
 import type { TableChange } from './diff.ts';
-import type { FamilyRuleset } from './ir.ts';
+import { TABLE_ID_SET, type FamilyRuleset } from './ir.ts';
 import { fullSyncPrologue, type TableInventory } from './inventory.ts';
 import { skeletonOf } from './skeleton.ts';
 import { Transaction, type Operation, type TableObject } from './transaction.ts';
 
 /** How a full sync finds the table: `replace` deletes whatever is there first (what `sluice render` prints); `existing` is what it holds. */
 export type FullSyncStart = { replace: true } | { existing?: TableInventory };
+
+/**
+ * The table's id (TABLE_ID_SET): `sluice render` always writes 0, so its output stays the same for the
+ * same cluster; a sync picks one at random from 1 up, so that a table made anew by anyone else (a
+ * rendered script, another sluice) holds another id than the one it wrote.
+ */
+export function tableIdFor(start: FullSyncStart): number {
+  return 'replace' in start ? 0 : randomInt(1, 2 ** 32 - 1);
+}
 
 /**
  * One family's table written whole. Over a table that exists, its rules go and its stateless sets and
@@ -46,6 +56,7 @@ export function fullSyncTransaction(t: FamilyRuleset, start: FullSyncStart): Tra
   ];
   if (objects.length) tx.push({ verb: 'add', kind: 'table', family: F, objects });
   for (const [set, elements] of Object.entries(t.elements)) if (elements.length) tx.push({ verb: 'add', kind: 'element', family: F, set, elements });
+  tx.push({ verb: 'add', kind: 'element', family: F, set: TABLE_ID_SET, elements: [{ key: [tableIdFor(start)] }] });
   return tx;
 }
 

@@ -1,7 +1,7 @@
 // What every sluice table has whatever the services: the shared sets and verdict maps, the base chains
 // on the kernel's hooks, and the helper chains they use. Service ports fill the sets and maps; the
 // trace (lib/trace/skeleton.ts) reads these chains' meaning rule by rule.
-import type { Chain, GlobalSetName, SharedSet, TableFamily } from './ir.ts';
+import { TABLE_ID_SET, type Chain, type GlobalSetName, type SharedSet, type TableFamily } from './ir.ts';
 
 export interface Skeleton {
   sets: SharedSet[];
@@ -25,6 +25,9 @@ export function skeletonOf(family: TableFamily, mark: string): Skeleton {
     set('hairpin', ['address', 'address']),
     set('service-cidrs', ['address'], { interval: true }),
     set('pod-ranges', ['address'], { interval: true }),
+    // One number, chosen by the full sync that made the table: a table made anew by anyone else holds
+    // another (object handles start again from 1 in a new table, so they cannot tell).
+    set(TABLE_ID_SET, ['number']),
   ];
   // After DNAT, a new connection still addressed to a service has no endpoint to go to. Rejected
   // here rather than in input or forward, so the answer does not depend on the node's routes; an
@@ -57,4 +60,6 @@ const NAMES = skeletonOf('ip', '0x0');
 /** The skeleton's chains by name: base chains and the shared helpers. */
 export const SKELETON_CHAINS: readonly string[] = NAMES.chains.map((c) => c.name);
 /** Which of the shared sets are maps (nft flushes and deletes them as `map`). */
-export const GLOBAL_MAPS: ReadonlySet<GlobalSetName> = new Set(NAMES.sets.filter((s) => s.verdicts).map((s) => s.name));
+export const GLOBAL_MAPS: ReadonlySet<string> = new Set(NAMES.sets.filter((s) => s.verdicts).map((s) => s.name));
+/** Every set and map of the skeleton by name. */
+export const SKELETON_SETS: readonly string[] = NAMES.sets.map((s) => s.name);

@@ -12,7 +12,8 @@ import { parseConfig } from '../../lib/config/kube-proxy-config.ts';
 import { buildModel } from '../../lib/model/build.ts';
 import type { KubeObject } from '../../lib/objects/objects.ts';
 import { parseInventory } from '../../lib/nft/inventory.ts';
-import { execNft, MARKER_SET, NftError, type TableHandle } from '../../lib/nft/runner.ts';
+import { TABLE_ID_SET } from '../../lib/nft/ir.ts';
+import { execNft, NftError, type TableHandle } from '../../lib/nft/runner.ts';
 import { renderTableChunks } from '../../lib/nft/templates.ts';
 import { planRuleset } from '../../lib/plan/plan.ts';
 import { CONFIG, NODE, TRANSITIONS } from '../kernels/transitions.ts';
@@ -167,10 +168,11 @@ function planned(objects: object[]) {
 
 const scriptOf = (s: Step, fake: FakeNft) => (typeof s.script === 'string' ? Promise.resolve(s.script) : s.script(fake));
 
-/** What execNft's tables() makes of the kernel: the handle of each sluice table's marker set (read here from the listing). */
+/** What execNft's tables() makes of the kernel: each sluice table's id, the element of its TABLE_ID_SET (read here from the listing). */
 function kernelTables(listing: string): TableHandle[] {
-  const sets = (JSON.parse(listing) as { nftables: { set?: { family: string; table: string; name: string; handle: number } }[] }).nftables.flatMap((i) => (i.set ? [i.set] : []));
-  return ['ip', 'ip6'].flatMap((family) => sets.filter((x) => x.family === family && x.table === 'sluice' && x.name === MARKER_SET).map((x) => ({ family, name: 'sluice', handle: x.handle })));
+  const sets = (JSON.parse(listing) as { nftables: { set?: { family: string; table: string; name: string; elem?: unknown[] } }[] }).nftables.flatMap((i) => (i.set ? [i.set] : []));
+  return ['ip', 'ip6'].flatMap((family) => sets.filter((x) => x.family === family && x.table === 'sluice' && x.name === TABLE_ID_SET && x.elem?.length === 1)
+    .map((x) => ({ family, name: 'sluice', handle: Number(x.elem![0]) })));
 }
 
 async function onFake(fake: FakeNft, script: string): Promise<Outcome> {
@@ -244,22 +246,28 @@ suite(available.ok ? 'the fake against the kernel' : `the fake against the kerne
     }
   });
 
-  // FINDING: the kernel numbers a table's objects from 1 again when the table is made anew, so any
-  // sluice script (another sluice, `sluice render | nft -f -`, a saved ruleset) that makes the table
-  // anew gives the marker set the handle it had: tables() sees the same table.
-  test('a table made anew by another full script has its marker set under the same handle, in the kernel and the fake', async () => {
+  // The kernel numbers a table's objects from 1 again when the table is made anew, so object handles
+  // cannot tell a table made anew by someone else (another sluice, `sluice render | nft -f -`, a
+  // saved ruleset); the table id each full sync chooses can.
+  test('a table made anew by a rendered script, or by another sync, holds another table id, in the kernel and the fake', async () => {
     await ns.flush();
     const fake = new FakeNft();
     const seen: { kernel: TableHandle[]; fake: TableHandle[] }[] = [];
-    for (const c of ['lab-cluster', 'my-service']) {
-      const script = renderCase(join(FIXTURES, c)).script;
+    const t = planned(TRANSITIONS[0].from).tables[0];
+    for (const script of [renderCase(join(FIXTURES, 'lab-cluster')).script, [...renderTableChunks(t, {})].join(''), [...renderTableChunks(t, { replace: true })].join('')]) {
+      if (seen.length === 1) {
+        await ns.nft(['delete', 'table', 'ip', 'sluice']);
+        fake.outside('delete table ip sluice');
+      }
       await ns.nft(['-f', '-'], script);
       await fake.apply(script);
       seen.push({ kernel: kernelTables(await ns.nft(['-j', 'list', 'ruleset'])), fake: await fake.tables() });
     }
-    expect(seen[0].kernel).toHaveLength(2);
-    expect(seen[1]).toEqual(seen[0]);
-    expect(seen[0].fake).toEqual(seen[0].kernel);
+    const ipId = (s: TableHandle[]) => s.find((x) => x.family === 'ip')?.handle;
+    for (const s of seen) expect(s.fake).toEqual(s.kernel);
+    expect(ipId(seen[0].kernel)).toBe(0); // sluice render
+    expect(ipId(seen[1].kernel)).toBeGreaterThan(0); // a sync's
+    expect(ipId(seen[2].kernel)).toBe(0); // rendered again over it
   });
 
   test('execNft over the kernel answers tables() and inventory() as they are read from the listing above', async () => {

@@ -2,7 +2,8 @@
 // refused, wholly, where the kernel would refuse it (apply.ts), with the NftError the real runner throws.
 import type { TableInventory } from '../../../lib/nft/inventory.ts';
 import type { TableFamily } from '../../../lib/nft/ir.ts';
-import { MARKER_SET, NftError, parseNftErrors, scriptText, type InventoryOptions, type NftRunner, type Script, type TableHandle } from '../../../lib/nft/runner.ts';
+import { TABLE_ID_SET } from '../../../lib/nft/ir.ts';
+import { NftError, parseNftErrors, scriptText, type InventoryOptions, type NftRunner, type Script, type TableHandle } from '../../../lib/nft/runner.ts';
 import { applyCommands, Refusal } from './apply.ts';
 import { NftSyntaxError, parseScript } from './parse.ts';
 import { NftState, summarize, type StateSummary } from './state.ts';
@@ -58,12 +59,12 @@ export class FakeNft implements NftRunner {
     this.state = applyScript(this.state, script);
   }
 
-  /** As the real runner: the handle of the set every sluice table has, for each family that has it. */
+  /** As the real runner: the table id (the one element of its TABLE_ID_SET), for each family that has one. */
   async tables(): Promise<TableHandle[]> {
     const out: TableHandle[] = [];
     for (const family of ['ip', 'ip6']) {
-      const set = this.state.table(family, 'sluice')?.sets.get(MARKER_SET);
-      if (set) out.push({ family, name: 'sluice', handle: set.handle });
+      const ids = [...(this.state.table(family, 'sluice')?.sets.get(TABLE_ID_SET)?.elements.keys() ?? [])];
+      if (ids.length === 1) out.push({ family, name: 'sluice', handle: Number(ids[0]) });
     }
     return out;
   }
