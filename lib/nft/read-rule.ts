@@ -38,8 +38,9 @@ function podMatch(e: Json, op: '==' | '!=', F: TableFamily): PodMatch | undefine
   if (cidr !== undefined) return { kind: 'cidr', family: F, cidr };
   const iface = matchRight(e, op, meta('iifname'));
   if (typeof iface !== 'string') return undefined;
-  // nft lists a wildcard name with its `*` escaped.
-  return iface.endsWith('\\*') ? { kind: 'prefix', prefix: iface.slice(0, -2) } : iface.endsWith('*') ? { kind: 'prefix', prefix: iface.slice(0, -1) } : { kind: 'bridge', iface };
+  // A trailing `*` is nft's wildcard (a literal one is escaped: `\\*`, which sluice never writes).
+  if (iface.endsWith('\\*')) return undefined;
+  return iface.endsWith('*') ? { kind: 'prefix', prefix: iface.slice(0, -1) } : { kind: 'bridge', iface };
 }
 
 /** `[counter name "x"] meta l4proto P dnat [F] to A:PORT`, from the counter on. */
