@@ -184,6 +184,7 @@ function sideBySide(r: Results, out: string[]): void {
     row(`first full sync / nft floor (${label})`, (s) => { const x = d(s, src); return x && s.floor ? ratio(x.firstFullSyncMs / s.floor.firstLoadMedianMs) : undefined; });
     row(`first full sync / kube-proxy shape (${label})`, (s) => { const x = d(s, src); const kp = s.kubeProxy; return x && kp ? `${kp.totalMs === null ? '< ' : ''}${ratio(x.firstFullSyncMs / (kp.totalMs ?? kp.timeoutMs))}` : undefined; });
     row(`restart over its own tables: spawn to full sync (${label})`, (s) => { const x = d(s, src); return x?.restartFullSyncMs !== undefined ? `${ms(x.restartFullSyncMs)} (${ms(x.restartFullSyncLoggedMs ?? NaN)})` : undefined; });
+    row(`periodic (hourly) full sync inside sluice, its durationMs (${label})`, (s) => { const x = d(s, src); return x?.periodicFullSyncLoggedMs !== undefined ? ms(x.periodicFullSyncLoggedMs) : undefined; });
   }
   row('hourly full sync\'s script over the existing table: `nft -f` alone (nft 1.0.6 / 1.1.3)', (s) => {
     const f = s.small?.fullSyncExisting;

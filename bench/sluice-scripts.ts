@@ -41,13 +41,13 @@ export function sluiceScripts(dir: string, configFile: string, outDir: string, s
   const after = planFromStore(store, config, 'node1').ruleset;
   const tx = diffRulesets(before, after);
   if (tx.kind !== 'partial') throw new Error(`one endpoint change made a ${tx.kind} sync: ${tx.reason}`);
-  const text = renderTransaction(tx.tables, after);
+  const text = renderTransaction(tx.tables);
   const endpointChange = join(outDir, 'endpoint-change.nft');
   writeFileSync(endpointChange, text);
   const back = diffRulesets(after, before);
   if (back.kind !== 'partial') throw new Error(`undoing one endpoint change made a ${back.kind} sync: ${back.reason}`);
   const endpointChangeBack = join(outDir, 'endpoint-change-back.nft');
-  writeFileSync(endpointChangeBack, renderTransaction(back.tables, before));
+  writeFileSync(endpointChangeBack, renderTransaction(back.tables));
   return { fullSyncExisting, endpointChange, endpointChangeBack, endpointChangeLines: text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).length };
 }
 

@@ -3,6 +3,7 @@
 import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../lib/config/duration.ts';
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile, type ProxyConfig } from '../lib/config/kube-proxy-config.ts';
 import { levelForVerbosity } from '../lib/config/logging.ts';
 import { createLogger, type Logger, type LogLevel } from '../lib/log.ts';
@@ -16,6 +17,7 @@ commands:
   render --from PATH [--config FILE] [--node NAME]
       print the nft script for the Services in PATH (manifest file or folder); touches nothing
   run [--from PATH | --kubeconfig FILE] [--config FILE] [--node NAME] [--watch-endpoints] [--cleanup-kube-proxy]
+      [--full-sync-period DURATION]
       keep this node's rules equal to the cluster (or to the manifests in PATH, watched for changes)
   diff [--from PATH | --kubeconfig FILE] [--config FILE] [--node NAME]
       print the transaction a sync would send now, against the kernel's current tables; applies nothing
@@ -44,6 +46,8 @@ flags:
   --kernel            trace: also send the packet through the kernel and say whether it agrees
   --watch-endpoints   run: also watch v1 Endpoints (needs deploy/rbac-endpoints.yaml)
   --cleanup-kube-proxy  run: remove kube-proxy's leftovers after the first sync (they are always reported)
+  --full-sync-period DURATION  run: how often the tables are written whole, state kept (default 1h, as kube-proxy;
+                      a Go duration such as 10m)
 `;
 
 function usageError(message: string): never {
@@ -90,6 +94,7 @@ async function main(argv: string[]): Promise<number> {
         kernel: { type: 'boolean' },
         'watch-endpoints': { type: 'boolean' },
         'cleanup-kube-proxy': { type: 'boolean' },
+        'full-sync-period': { type: 'string' },
         'kube-proxy': { type: 'boolean' },
       },
       allowPositionals: command === 'services',
@@ -139,6 +144,9 @@ async function main(argv: string[]): Promise<number> {
     case 'run': {
       const config = configFor;
       const nodeName = checkNodeName(flags.node ?? config.hostnameOverride ?? hostname().toLowerCase());
+      const period = flags['full-sync-period'];
+      const fullSyncPeriodMs = period === undefined ? undefined : parseDuration(period);
+      if (period !== undefined && !(fullSyncPeriodMs! > 0)) usageError(`--full-sync-period ${period}: expected a duration greater than 0, such as 10m`);
       // Signals are caught from the start: one that comes while sluice is still starting stops it once started.
       const signalled = new Promise<string>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -148,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
       const { localTools } = await import('../lib/migration/exec.ts');
       const proxy = await runProxy({
         config, nodeName, log, from: flags.from, kubeconfig: flags.kubeconfig, logFormat: format,
-        watchEndpoints: flags['watch-endpoints'] ?? false,
+        watchEndpoints: flags['watch-endpoints'] ?? false, fullSyncPeriodMs,
         kubeProxyLeftovers: { tools: localTools(), remove: flags['cleanup-kube-proxy'] ?? false },
       });
       const signal = await signalled;

@@ -41,6 +41,8 @@ export interface RunOptions {
   kubeconfig?: string;
   /** Also watch v1 Endpoints (`--watch-endpoints`; needs deploy/rbac-endpoints.yaml). */
   watchEndpoints?: boolean;
+  /** How often the tables are written whole (`--full-sync-period`; default: lib/sync/sync-loop.ts's hour). */
+  fullSyncPeriodMs?: number;
   nft?: NftRunner;
   /** Deletes stale UDP conntrack entries (default: the conntrack tool, if installed). Given along with
    * `nft` when the rules live in another network namespace, so that the entries are deleted there too. */
@@ -141,7 +143,7 @@ export async function runProxy(o: RunOptions): Promise<RunningProxy> {
   let afterFirstSync: (() => Promise<void>) | undefined; // removes kube-proxy's leftovers when asked
   let nodeEvent: NodeEvent | undefined;
   const loop = new SyncLoop({
-    store, config, nodeName: o.nodeName, nft, log, metrics, health, conntrack,
+    store, config, nodeName: o.nodeName, nft, log, metrics, health, conntrack, fullSyncPeriodMs: o.fullSyncPeriodMs,
     onProblem: (p) => onProblem?.(p),
     onInLine: (model, ruleset) => {
       const before = applied?.model;

@@ -75,4 +75,9 @@ test('usage errors exit 2', () => {
   expect(r.status).toBe(2);
   expect(r.stdout).toBe('');
   expect(r.stderr).toContain('is not a valid Kubernetes node name');
+  for (const period of ['0', '10x', '1h-1m']) {
+    const p = sluice(['run', '--from', 'examples/my-service', '--full-sync-period', period]);
+    expect(p.status).toBe(2);
+    expect(p.stderr).toContain(`--full-sync-period ${period}: expected a duration greater than 0`);
+  }
 });

@@ -1,14 +1,14 @@
 // `sluice diff` against a real kernel table: for pairs of golden rulesets, the printed transaction,
 // applied to a namespace holding the first, leaves what loading the second leaves.
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfig } from '../lib/config/kube-proxy-config.ts';
-import { kernelDiff, withScratchNamespace, type NftExec } from '../lib/kernel-diff.ts';
+import { DEFAULT_CONFIG, loadConfigFile, parseConfig } from '../lib/config/kube-proxy-config.ts';
+import { kernelDiff, type NftExec } from '../lib/kernel-diff.ts';
 import { loadManifests } from '../lib/manifests/load.ts';
 import type { Ruleset } from '../lib/nft/ir.ts';
 import { renderRuleset } from '../lib/nft/templates.ts';
-import { planFromStore } from '../lib/render.ts';
+import { planFromStore, resolveNodeName } from '../lib/render.ts';
 import { nftAvailable, withNetns } from './support/netns.ts';
 import { normalizeListing } from './support/nft-json.ts';
 import { FIXTURES } from './support/render-case.ts';
@@ -30,7 +30,7 @@ async function kernelAfter(from: Ruleset, to: Ruleset, tamper?: (nft: (a: string
     (async () => {
       nft(['-f', '-'], renderRuleset(from));
       tamper?.(nft);
-      const r = await kernelDiff(to, exec, withScratchNamespace);
+      const r = await kernelDiff(to, exec);
       if (r.script) nft(['-f', '-'], r.script);
       result = { kind: r.kind, script: r.script, listing: normalizeListing(nft(['-j', 'list', 'ruleset'])) };
     })().then(done, fail).finally(() => execFileSync('ip', ['netns', 'delete', ns]));
@@ -56,6 +56,21 @@ maybe('rules that are already right give an empty diff', async () => {
     const r = await kernelAfter(rulesetOf(c), rulesetOf(c));
     expect({ c, script: r.script }).toEqual({ c, script: '' });
   }
+});
+
+/** A golden case planned with its own configuration, as `sluice render` plans it. */
+function caseRuleset(c: string): Ruleset {
+  const dir = join(FIXTURES, c);
+  const file = join(dir, 'config.yaml');
+  const cfg = existsSync(file) ? loadConfigFile(file, () => {}) : DEFAULT_CONFIG;
+  const store = loadManifests(join(dir, 'manifests')).store;
+  return planFromStore(store, cfg, resolveNodeName(store, cfg)).ruleset;
+}
+
+maybe.each(cases)('%s, with its own configuration, read back from the kernel is its plan, rule for rule: nothing to send', async (c) => {
+  const want = caseRuleset(c);
+  const r = await kernelAfter(want, want);
+  expect(r.script).toBe('');
 });
 
 maybe('a chain deleted or changed by hand shows up as the lines that put it back', async () => {

@@ -2,11 +2,9 @@
 // changed. Applying it to a kernel that holds `from` leaves exactly `to`. A change of the masquerade
 // mark reaches the base chains: the caller makes a full sync instead.
 //
-// The kernel refuses to delete what something still refers to, so a transaction runs in this order
-// (templates/transaction.eta): elements out; chains to be rewritten or removed flushed; chains,
-// maps and sets removed (or replaced) deleted, then counters removed (no rule names them once those
-// chains are flushed); new maps, sets, counters and chains added; rules added; elements in. A counter
-// that stays is never touched: its chains are rewritten around it and it keeps counting.
+// The change becomes operations (lib/nft/operations.ts) that a Transaction orders as the kernel needs
+// (lib/nft/transaction.ts). A counter that stays is never touched: its chains are rewritten around
+// it and it keeps counting.
 import { GLOBAL_SETS, TABLE_OWNED_SETS, type TablePart, type AffinitySet, type Chain, type Element, type EndpointMap, type FamilyRuleset, type GlobalSetName, type Rule, type Ruleset } from './ir.ts';
 
 export interface ElementChange { set: string; elements: Element[] }
@@ -30,7 +28,8 @@ export interface TableChange {
   elementsAdded: ElementChange[];
 }
 
-export type Transaction = { kind: 'partial'; tables: TableChange[] } | { kind: 'full'; reason: string };
+/** What a sync must send: the changes of some tables, or their full sync (and why). */
+export type RulesetChange = { kind: 'partial'; tables: TableChange[] } | { kind: 'full'; reason: string };
 
 export function elementKey(e: Element): string {
   return e.key.join(' . ');
@@ -66,7 +65,7 @@ const rulesOf = (c: Chain) => JSON.stringify(c.rules);
 
 /** Whether a rule's text holds the table's pod match (detectLocalMode), which a config or Node change can move. */
 function matchesPods(r: Rule): boolean {
-  return (r.op === 'mark-masquerade' && r.unlessFromPods === true) || r.op === 'goto-if-from-pods';
+  return (r.op === 'mark-masquerade' && r.unlessFrom !== undefined) || r.op === 'goto-if-from-pods';
 }
 
 /** The named sets and maps a rule looks up or updates. */
@@ -200,7 +199,7 @@ export function skeletonChange(from: FamilyRuleset, to: FamilyRuleset): string |
 }
 
 /** What to send to turn `from` into `to`; `full` when only a full sync can do it. */
-export function diffRulesets(from: Ruleset | undefined, to: Ruleset): Transaction {
+export function diffRulesets(from: Ruleset | undefined, to: Ruleset): RulesetChange {
   if (!from) return { kind: 'full', reason: 'nothing applied yet' };
   const tables: TableChange[] = [];
   for (const t of to.tables) {
@@ -218,7 +217,7 @@ export function isEmptyChange(c: TableChange): boolean {
     + c.chainsRemoved.length + c.mapsRemoved.length + c.setsRemoved.length + (c.countersAdded?.length ?? 0) + (c.countersRemoved?.length ?? 0) === 0;
 }
 
-export function isEmptyTransaction(t: Transaction): boolean {
+export function isEmptyTransaction(t: RulesetChange): boolean {
   return t.kind === 'partial' && t.tables.length === 0;
 }
 

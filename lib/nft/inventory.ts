@@ -2,7 +2,8 @@
 // timeout. A full sync needs it to delete what the wanted ruleset no longer has and to keep what
 // holds state. It comes from the ruleset sluice applied last, or, when that is not known (a new
 // process over tables an earlier one wrote, a table made anew by someone else), from the kernel.
-import { GLOBAL_MAPS, GLOBAL_SETS, SKELETON_CHAINS, type FamilyRuleset, type GlobalSetName, type TableFamily } from './ir.ts';
+import { GLOBAL_SETS, type FamilyRuleset, type GlobalSetName, type TableFamily } from './ir.ts';
+import { GLOBAL_MAPS, SKELETON_CHAINS, SKELETON_SETS } from './skeleton.ts';
 
 export interface TableInventory {
   chains: Set<string>;
@@ -16,7 +17,7 @@ export interface TableInventory {
 export function inventoryOf(t: FamilyRuleset): TableInventory {
   const sets = new Map<string, number | undefined>();
   const maps = new Set<string>();
-  for (const s of GLOBAL_SETS) if (GLOBAL_MAPS.has(s)) maps.add(s); else sets.set(s, undefined);
+  for (const s of SKELETON_SETS) if (GLOBAL_MAPS.has(s)) maps.add(s); else sets.set(s, undefined);
   for (const m of t.endpointMaps) maps.add(m.name);
   for (const s of t.affinitySets) sets.set(s.name, s.timeout);
   return { chains: new Set([...SKELETON_CHAINS, ...t.chains.map((c) => c.name)]), maps, sets, counters: new Set(t.counters ?? []) };
@@ -54,7 +55,7 @@ export interface FullSyncPrologue {
 }
 
 /**
- * What a full sync does to the table that exists before it writes the wanted one (templates/full-sync-prologue.eta).
+ * What a full sync does to the table that exists before it writes the wanted one (as operations: lib/nft/operations.ts).
  * Affinity sets that stay with the same timeout are neither flushed nor deleted: their clients stay;
  * nor are named counters that stay (`flush table` leaves counters alone, and declaring one that exists
  * keeps its count: measured, kernel 6.18).

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parseInventory, type TableInventory } from './inventory.ts';
-import type { TableFamily } from './ir.ts';
+import { TABLE_ID_SET, type TableFamily } from './ir.ts';
 
 export interface NftErrorLine { line: number; text: string; message: string }
 
@@ -33,6 +33,7 @@ export function parseNftErrors(stderr: string, script: string): NftErrorLine[] {
   return out;
 }
 
+/** One of sluice's tables in the kernel; `handle` is its table id (TABLE_ID_SET), which stands for the table. */
 export interface TableHandle { family: string; name: string; handle: number }
 
 /**
@@ -49,15 +50,18 @@ export function scriptText(script: Script): string {
   return typeof script === 'string' ? script : [...script.chunks()].join('');
 }
 
-/** A set every sluice table declares (templates/table.eta), whose handle stands for the table's. */
-const MARKER_SET = 'pod-ranges';
+/** The table's id: the element of its TABLE_ID_SET, which the full sync that made it chose (lib/nft/operations.ts). */
+export function tableIdOf(setListing: { nftables: { set?: { elem?: unknown[] } }[] }): number | undefined {
+  const elem = setListing.nftables.find((i) => i.set)?.set?.elem;
+  return Array.isArray(elem) && elem.length === 1 && typeof elem[0] === 'number' ? elem[0] : undefined;
+}
 
 export interface NftRunner {
   /** Applies a script as one transaction; throws NftError when nft refuses it. */
   apply(script: Script): Promise<void>;
   /**
-   * sluice's tables as the kernel has them now, each with the handle of a set every sluice table has:
-   * a table deleted or made anew shows here as missing or with another handle.
+   * sluice's tables as the kernel has them now, each with its table id: a table deleted or made anew
+   * shows here as missing or with another id.
    */
   tables(): Promise<TableHandle[]>;
   /** What sluice's table of this family holds by name (undefined: there is none); read before a full sync when sluice does not know. */
@@ -132,15 +136,14 @@ export function execNft(opts: ExecNftOptions = {}): NftRunner {
       if (r.exitCode !== 0) throw new NftError(r.stderr, parseNftErrors(r.stderr, scriptText(script)));
     },
     async tables() {
-      // `nft list tables` reads the whole ruleset into nft's cache first (4 s at 10,000 services);
-      // listing one small set of a table costs milliseconds and tells the same.
+      // `nft list tables` reads the whole ruleset into nft's cache first (4 s at 10,000 services),
+      // and a table's handle is all it would add; listing one small set costs milliseconds.
       const out: TableHandle[] = [];
       for (const family of ['ip', 'ip6']) {
-        const r = await execa(nft, ['-j', 'list', 'set', family, 'sluice', MARKER_SET], { reject: false });
-        if (r.exitCode !== 0) continue; // no such table (or set): it is not there
-        const doc = JSON.parse(String(r.stdout)) as { nftables: { set?: { handle: number } }[] };
-        const set = doc.nftables.find((i) => i.set)?.set;
-        if (set) out.push({ family, name: 'sluice', handle: set.handle });
+        const r = await execa(nft, ['-j', 'list', 'set', family, 'sluice', TABLE_ID_SET], { reject: false });
+        if (r.exitCode !== 0) continue; // no such table (or a table sluice did not write): it is not there
+        const id = tableIdOf(JSON.parse(String(r.stdout)));
+        if (id !== undefined) out.push({ family, name: 'sluice', handle: id });
       }
       return out;
     },
@@ -163,25 +166,4 @@ export function execNft(opts: ExecNftOptions = {}): NftRunner {
       return String(r.stdout);
     },
   };
-}
-
-/** A runner that keeps the scripts it is given and can be told to fail: for tests where only the text matters. */
-export class FakeNft implements NftRunner {
-  readonly scripts: string[] = [];
-  failures: string[] = [];
-  handles: TableHandle[] = [{ family: 'ip', name: 'sluice', handle: 1 }, { family: 'ip6', name: 'sluice', handle: 1 }];
-  async apply(script: Script): Promise<void> {
-    const text = scriptText(script);
-    const failure = this.failures.shift();
-    if (failure !== undefined) throw new NftError(failure, parseNftErrors(failure, text));
-    this.scripts.push(text);
-  }
-  async tables(): Promise<TableHandle[]> {
-    return this.handles;
-  }
-  /** What the kernel would list: none unless a test says so. */
-  inventories: Partial<Record<TableFamily, TableInventory>> = {};
-  async inventory(family: TableFamily): Promise<TableInventory | undefined> {
-    return this.inventories[family];
-  }
 }

@@ -62,7 +62,7 @@ function countPlan(plan: ServicePortPlan, sp: ServicePort, maxEndpoints: number)
   const madeChains = new Map<string, Chain>();
   const endpointChain = (r: Extract<Rule, { op: 'dnat-random' }>, t: Target): string => {
     const name = endpointName('ep', sp, t as Endpoint);
-    if (!madeChains.has(name)) madeChains.set(name, { name, rules: [{ op: 'dnat', proto: r.proto, address: t.address, port: t.port, counter: endpointCounter(t) }] });
+    if (!madeChains.has(name)) madeChains.set(name, { name, rules: [{ op: 'dnat', family: r.family, proto: r.proto, address: t.address, port: t.port, counter: endpointCounter(t) }] });
     return name;
   };
   const countRule = (r: Rule): Rule => {

@@ -18,10 +18,11 @@ export const MAGLEV_SEED = '0x736c6963';
 export function maglevPick(sp: ServicePort, endpoints: readonly Endpoint[], map: string, lb: LoadBalancing): { map: EndpointMap; rule: Rule } | undefined {
   if (endpoints.length < 2 || endpoints.length > lb.tableSize) return undefined;
   const byName = new Map(endpoints.map((e) => [backendName(e.address, e.port), e]));
+  const family = sp.family === 4 ? 'ip' : 'ip6';
   const table = maglevTable([...byName.keys()], lb.tableSize);
   const values = table.backends.map((b) => [byName.get(b)!.address, byName.get(b)!.port]);
   return {
-    map: { name: map, proto: sp.protocol, elements: table.slots.map((b, i) => ({ key: [i], value: values[b] })) },
-    rule: { op: 'dnat-hash', proto: sp.protocol, map, size: lb.tableSize, hash: lb.hash, seed: MAGLEV_SEED },
+    map: { family, name: map, proto: sp.protocol, elements: table.slots.map((b, i) => ({ key: [i], value: values[b] })) },
+    rule: { op: 'dnat-hash', family, proto: sp.protocol, map, size: lb.tableSize, hash: lb.hash, seed: MAGLEV_SEED },
   };
 }

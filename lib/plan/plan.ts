@@ -2,7 +2,7 @@
 // Pure and deterministic: the same model gives the same ruleset, element for element.
 import type { ProxyConfig } from '../config/kube-proxy-config.ts';
 import type { Family, ProxyModel, ServicePort } from '../model/types.ts';
-import { GLOBAL_SETS, TABLE_OWNED_SETS, type Element, type FamilyRuleset, type GlobalSetName, type PodSourceMatch, type Ruleset, type TableOwnedSet, type TablePart } from '../nft/ir.ts';
+import { GLOBAL_SETS, TABLE_OWNED_SETS, type Element, type FamilyRuleset, type GlobalSetName, type PodSourceMatch, type Ruleset, type TableFamily, type TableOwnedSet, type TablePart } from '../nft/ir.ts';
 import { intervalElement, withoutCovered } from './elements.ts';
 import { planServicePort, type PlanContext, type ServicePortPlan } from './service-port.ts';
 import { withCounters, type CountedPlan } from './counters.ts';
@@ -25,12 +25,16 @@ export interface PlannedFamily {
 
 export function planFamily(model: ProxyModel, config: ProxyConfig, family: Family): PlannedFamily {
   const own = Object.fromEntries(TABLE_OWNED_SETS.map((s) => [s, []])) as unknown as Record<TableOwnedSet, Element[]>;
-  const podSource = podSourceMatch(model, config, family, own);
+  const podSource = podSourceMatch(model, config, family === 4 ? 'ip' : 'ip6', own);
   for (const np of nodePortAddresses(model, config, family)) own['nodeport-ips'].push({ key: [intervalElement(np)] });
   const serviceCIDRs = model.serviceCIDRs.filter((c) => c.includes(':') === (family === 6));
   for (const c of withoutCovered(serviceCIDRs)) own['service-cidrs'].push({ key: [intervalElement(c)] });
   const nodeIPs = model.node.internalIPs.filter((ip) => ip.includes(':') === (family === 6));
-  const ctx: PlanContext = { nodeName: model.node.name, zone: model.node.zone, nodeIPs, masqueradeAll: config.masqueradeAll, podSourceKnown: podSource.kind !== 'none', loadBalancing: config.loadBalancing };
+  const mark = markOf(config);
+  const ctx: PlanContext = {
+    nodeName: model.node.name, zone: model.node.zone, nodeIPs, masqueradeAll: config.masqueradeAll, mark,
+    pods: podSource.kind === 'none' ? undefined : podSource, loadBalancing: config.loadBalancing,
+  };
   const ctxKey = contextKey(ctx);
 
   const parts = new Map<string, TablePart>();
@@ -43,7 +47,7 @@ export function planFamily(model: ProxyModel, config: ProxyConfig, family: Famil
   }
   own['cluster-ips'] = shared.clusterIPElements();
   own.hairpin = shared.hairpinElements();
-  const table = { family: family === 4 ? 'ip' : 'ip6', mark: markOf(config), podSource, parts, ownElements: own } as unknown as FamilyRuleset;
+  const table = { family: family === 4 ? 'ip' : 'ip6', mark, podSource, parts, ownElements: own } as unknown as FamilyRuleset;
   defineAggregates(table, () => [...parts.values()]);
   const { 'nodeport-ips': np, 'service-cidrs': sc, 'pod-ranges': pr } = own;
   return { table, family, ctx, ctxKey, shared, fixed: { 'nodeport-ips': np, 'service-cidrs': sc, 'pod-ranges': pr } };
@@ -174,10 +178,10 @@ function keptElement(kept: Map<string, Element>, ip: string, make: () => Element
 // Service ports are reused by the model while their objects are unchanged, and so are their plans.
 const planCache = new WeakMap<ServicePort, { ctx: string; plan: ServicePortPlan }>();
 
-/** Everything of the context a plan reads: a new zone label re-plans every port (its hints may now apply). */
+/** Everything of the context a plan reads: a new zone label re-plans every port (its hints may now apply), and so does a new pod match (its rules print it). */
 function contextKey(ctx: PlanContext): string {
   const lb = ctx.loadBalancing!;
-  return `${ctx.nodeName} ${ctx.zone ?? ''} ${ctx.nodeIPs.join(',')} ${ctx.masqueradeAll} ${ctx.podSourceKnown} ${lb.algorithm} ${lb.tableSize} ${lb.hash} ${lb.clusterTraffic}`;
+  return `${ctx.nodeName} ${ctx.zone ?? ''} ${ctx.nodeIPs.join(',')} ${ctx.masqueradeAll} ${ctx.mark} ${JSON.stringify(ctx.pods ?? null)} ${lb.algorithm} ${lb.tableSize} ${lb.hash} ${lb.clusterTraffic}`;
 }
 
 function cachedPlan(sp: ServicePort, ctx: PlanContext, key: string): ServicePortPlan {
@@ -202,7 +206,8 @@ function nodePortAddresses(model: ProxyModel, config: ProxyConfig, family: Famil
   return withoutCovered([...out]);
 }
 
-function podSourceMatch(model: ProxyModel, config: ProxyConfig, family: Family, elements: Record<TableOwnedSet, Element[]>): PodSourceMatch {
+function podSourceMatch(model: ProxyModel, config: ProxyConfig, F: TableFamily, elements: Record<TableOwnedSet, Element[]>): PodSourceMatch {
+  const family: Family = F === 'ip' ? 4 : 6;
   switch (config.detectLocalMode) {
     case 'BridgeInterface': return { kind: 'bridge', iface: config.bridgeInterface! };
     case 'InterfaceNamePrefix': return { kind: 'prefix', prefix: config.interfaceNamePrefix! };
@@ -212,9 +217,9 @@ function podSourceMatch(model: ProxyModel, config: ProxyConfig, family: Family, 
         ? config.clusterCIDRs.filter((c) => c.family === family).map((c) => c.cidr)
         : model.node.podCIDRs.filter((c) => c.includes(':') === (family === 6));
       if (cidrs.length === 0) return { kind: 'none' };
-      if (cidrs.length === 1) return { kind: 'cidr', cidr: cidrs[0] };
+      if (cidrs.length === 1) return { kind: 'cidr', family: F, cidr: cidrs[0] };
       for (const c of cidrs) elements['pod-ranges'].push({ key: [intervalElement(c)] });
-      return { kind: 'set' };
+      return { kind: 'set', family: F };
     }
   }
 }

@@ -11,7 +11,7 @@ import { categorizeEndpoints } from '../model/categorize.ts';
 import { cidrContains, parseCIDR, parseIP } from '../model/ip.ts';
 import { describeTopology } from '../model/topology.ts';
 import type { Endpoint, ServicePort } from '../model/types.ts';
-import type { AffinitySet, Chain, Element, EndpointMap, GlobalSetName, Rule } from '../nft/ir.ts';
+import type { AffinitySet, Chain, Element, EndpointMap, GlobalSetName, PodMatch, Rule, TableFamily } from '../nft/ir.ts';
 import { DEFAULT_LOAD_BALANCING, type LoadBalancing } from '../config/load-balancing.ts';
 import { intervalElement, withoutCovered } from './elements.ts';
 import { maglevPick } from './maglev-map.ts';
@@ -37,8 +37,10 @@ export interface PlanContext {
   /** This node's addresses of the table's family: a source range that holds one lets the load balancer's own IPs in. */
   nodeIPs: string[];
   masqueradeAll: boolean;
-  /** Whether pod traffic can be told apart (detectLocalMode found something to match). */
-  podSourceKnown: boolean;
+  /** The masquerade mark as a hex literal, e.g. 0x00004000. */
+  mark: string;
+  /** How pod traffic is told apart (detectLocalMode); absent when it cannot be. */
+  pods?: PodMatch;
   /** How chains pick an endpoint: random, or Maglev for the services that ask (maglev-map.ts); absent: random. */
   loadBalancing?: LoadBalancing;
 }
@@ -54,6 +56,7 @@ export const CASCADE_MAX = 16;
 
 export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortPlan {
   const plan: ServicePortPlan = { elements: {}, endpointMaps: [], affinitySets: [], endpointChains: [], hairpin: [] };
+  const family: TableFamily = sp.family === 4 ? 'ip' : 'ip6';
   const add = (set: GlobalSetName, el: Element) => (plan.elements[set] ??= []).push(el);
   const { cluster, local, reachable, hasAny, topology } = categorizeEndpoints(sp, ctx.nodeName, ctx.zone);
   // Chains that pick among cluster endpoints say which hints chose them (sluice render, full syncs).
@@ -91,13 +94,13 @@ export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortP
         const name = endpointName('ep', sp, e);
         if (!endpointChains.has(name)) {
           const set = endpointName('aff', sp, e);
-          plan.affinitySets.push({ name: set, timeout: sp.affinityTimeout! });
-          endpointChains.set(name, { name, rules: [{ op: 'affinity-update', set }, { op: 'dnat', proto: sp.protocol, address: e.address, port: e.port }] });
+          plan.affinitySets.push({ family, name: set, timeout: sp.affinityTimeout! });
+          endpointChains.set(name, { name, rules: [{ op: 'affinity-update', family, set }, { op: 'dnat', family, proto: sp.protocol, address: e.address, port: e.port }] });
         }
         return name;
       });
       return [
-        ...endpoints.map((e, i): Rule => ({ op: 'affinity-goto', set: endpointName('aff', sp, e), chain: chains[i] })),
+        ...endpoints.map((e, i): Rule => ({ op: 'affinity-goto', family, set: endpointName('aff', sp, e), chain: chains[i] })),
         { op: 'pick-chain', chains },
       ];
     }
@@ -110,17 +113,17 @@ export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortP
     if (endpoints.length <= CASCADE_MAX) {
       // Each rule draws its own random number: the first takes 1 in n, the next 1 in n-1 of the rest, ...
       return endpoints.map((e, i): Rule => i === endpoints.length - 1
-        ? { op: 'dnat', proto: sp.protocol, address: e.address, port: e.port }
-        : { op: 'dnat-chance', proto: sp.protocol, address: e.address, port: e.port, outOf: endpoints.length - i });
+        ? { op: 'dnat', family, proto: sp.protocol, address: e.address, port: e.port }
+        : { op: 'dnat-chance', family, proto: sp.protocol, address: e.address, port: e.port, outOf: endpoints.length - i });
     }
     const map = servicePortName(mapKind, sp);
-    plan.endpointMaps.push({ name: map, proto: sp.protocol, elements: endpoints.map((e, i) => ({ key: [i], value: [e.address, e.port] })) });
-    return [{ op: 'dnat-random', proto: sp.protocol, map, count: endpoints.length }];
+    plan.endpointMaps.push({ family, name: map, proto: sp.protocol, elements: endpoints.map((e, i) => ({ key: [i], value: [e.address, e.port] })) });
+    return [{ op: 'dnat-random', family, proto: sp.protocol, map, count: endpoints.length }];
   };
 
   const svc = servicePortName('svc', sp);
-  const masquerade: Rule[] = ctx.masqueradeAll ? [{ op: 'mark-masquerade' }]
-    : ctx.podSourceKnown ? [{ op: 'mark-masquerade', unlessFromPods: true }] : [];
+  const masquerade: Rule[] = ctx.masqueradeAll ? [{ op: 'mark-masquerade', mark: ctx.mark }]
+    : ctx.pods ? [{ op: 'mark-masquerade', mark: ctx.mark, unlessFrom: ctx.pods }] : [];
   plan.serviceChain = sp.internalPolicyLocal
     ? { name: svc, rules: [...masquerade, ...pick(local, 'epl')] }
     : clusterChain({ name: svc, rules: [...masquerade, ...pick(cluster, 'eps')] });
@@ -138,12 +141,12 @@ export function planServicePort(sp: ServicePort, ctx: PlanContext): ServicePortP
         plan.shortCircuitChain = clusterChain({ name: shortCircuit, rules: pick(cluster, 'eps') });
       }
       rules = [
-        ...(ctx.podSourceKnown ? [{ op: 'goto-if-from-pods', chain: shortCircuit } as Rule] : []),
-        { op: 'goto-if-from-node', chain: shortCircuit },
+        ...(ctx.pods ? [{ op: 'goto-if-from-pods', pods: ctx.pods, chain: shortCircuit } as Rule] : []),
+        { op: 'goto-if-from-node', mark: ctx.mark, chain: shortCircuit },
         ...pick(local, 'epl', true),
       ];
     } else {
-      rules = [{ op: 'mark-masquerade' }, ...pick(cluster, 'eps', true)];
+      rules = [{ op: 'mark-masquerade', mark: ctx.mark }, ...pick(cluster, 'eps', true)];
     }
     plan.externalChain = sp.externalPolicyLocal ? { name: ext, rules } : clusterChain({ name: ext, rules });
     for (const ip of fronts) add('service-ips', { key: [ip, sp.protocol, sp.port], goto: ext });

@@ -281,7 +281,7 @@ export class SyncLoop {
         return undefined;
       }
       at = performance.now();
-      script = renderTransaction([change], ruleset);
+      script = renderTransaction([change]);
       lines = countLines(script);
       phases.render += performance.now() - at;
     }

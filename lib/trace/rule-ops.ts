@@ -30,10 +30,10 @@ const counted = (counter: string | undefined) => (counter ? `counted in ${counte
 export function applyRule(rule: Rule, facts: PacketFacts, table: FamilyRuleset): Branch[] {
   switch (rule.op) {
     case 'mark-masquerade':
-      if (rule.unlessFromPods && facts.fromPods) {
+      if (rule.unlessFrom && facts.fromPods) {
         return [{ chance: 1, effect: { kind: 'continue' }, note: `no masquerade mark: the source is a pod (${facts.podDetection})` }];
       }
-      return [{ chance: 1, effect: { kind: 'continue', mark: rule.unlessFromPods ? 'pod-detection' : 'always' }, note: 'masquerade mark set' }];
+      return [{ chance: 1, effect: { kind: 'continue', mark: rule.unlessFrom ? 'pod-detection' : 'always' }, note: 'masquerade mark set' }];
     case 'goto-if-from-pods':
       return facts.fromPods
         ? [{ chance: 1, effect: { kind: 'goto', chain: rule.chain }, note: `from a pod (${facts.podDetection}): goto ${rule.chain}` }]
@@ -96,6 +96,10 @@ export function applyRule(rule: Rule, facts: PacketFacts, table: FamilyRuleset):
       return [{ chance: 1, effect: { kind: 'continue' }, note: `counted in ${rule.counter}` }];
     case 'drop':
       return [{ chance: 1, effect: { kind: 'drop', reason: rule.why }, note: 'drop: no local endpoints' }];
+    case 'address-vmap': case 'nodeport-vmap': case 'firewall': case 'reject-cluster-ips': case 'drop-service-cidrs':
+    case 'reject': case 'jump': case 'masquerade-hairpin': case 'return-unless-marked': case 'clear-mark': case 'masquerade':
+      // The skeleton's chains are walked by lib/trace/skeleton.ts, which knows what each one is for.
+      throw new Error(`trace: ${rule.op} is a rule of the skeleton's chains, not of a service chain`);
     default: {
       const unknown: never = rule;
       throw new Error(`trace: no semantics for rule op ${JSON.stringify((unknown as { op: unknown }).op)}`);

@@ -1,20 +1,14 @@
-// The base chains of templates/table.eta and templates/reject-rules.eta, rule by rule, for the trace.
-// They are fixed text in the template, so their meaning is written out here once; the --kernel
-// check compares both against what nft really does.
+// The base chains of lib/nft/skeleton.ts, rule by rule, for the trace: their meaning is written out
+// here once; the --kernel check compares both against what nft really does.
+import { skeletonOf } from '../nft/skeleton.ts';
 import { describeServicePort } from './labels.ts';
 import { describeElement, lookup } from './lookup.ts';
 import { gotoChain, note, type Result, type WalkState, type Walker } from './walk.ts';
 
 /** Base chains and their hooks, as the skeleton declares them. */
-export const BASE_CHAIN_HOOKS: Record<string, string> = {
-  'filter-prerouting': 'filter prerouting, priority dstnat - 10',
-  'filter-output-pre-dnat': 'filter output, priority -110',
-  'nat-prerouting': 'nat prerouting, priority dstnat',
-  'nat-output': 'nat output, priority -100',
-  'filter-prerouting-post-dnat': 'filter prerouting, priority dstnat + 10',
-  'filter-output-post-dnat': 'filter output, priority -90',
-  'nat-postrouting': 'nat postrouting, priority srcnat',
-};
+export const BASE_CHAIN_HOOKS: Record<string, string> = Object.fromEntries(
+  skeletonOf('ip', '0x0').chains.flatMap((c) => (c.hook ? [[c.name, `${c.hook.type} ${c.hook.hook}, priority ${c.hook.priority}`]] : [])),
+);
 
 export interface Skeleton {
   /** Whether an address is one of the node's own (`fib daddr type local`). */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG } from '../../lib/config/kube-proxy-config.ts';
 import { recordingLogger } from '../../lib/log.ts';
-import { FakeNft } from '../../lib/nft/runner.ts';
+import { FakeNft } from '../support/nft-fake/fake-nft.ts';
 import { runProxy, type RunningProxy } from '../../lib/run.ts';
 import { eventually } from '../support/eventually.ts';
 import { FakeApiServer } from '../support/fake-apiserver.ts';
@@ -22,6 +22,8 @@ afterEach(async () => {
   await proxy?.stop();
   await server?.close();
   rmSync(dir, { recursive: true, force: true });
+  // The fake holds the tables: nothing sluice sent may be what the kernel would refuse.
+  for (const nft of FakeNft.made.splice(0)) expect(nft.refused.map((r) => r.error.stderr)).toEqual([]);
 });
 
 test('an invalid Service gets one Warning event naming the reason; a valid one none', async () => {

@@ -33,5 +33,5 @@ export function transitionScripts(from: object[], to: object[], configDoc: objec
   const before = plan(from), after = plan(to);
   const tx = diffRulesets(before, after);
   if (tx.kind !== 'partial') throw new Error(`sluice would replace the tables, not send a partial transaction: ${tx.reason}`);
-  return { from: renderRuleset(before), transaction: renderTransaction(tx.tables, after), to: renderRuleset(after) };
+  return { from: renderRuleset(before), transaction: renderTransaction(tx.tables), to: renderRuleset(after) };
 }

@@ -1,11 +1,11 @@
 // Topology in the running proxy: the sync loop (fake nft, fake clock) re-plans when the Node's zone
 // label changes, and its metrics count the service ports that use hints and those that fell back.
-import { describe, expect, test } from '@jest/globals';
+import { afterEach, describe, expect, test } from '@jest/globals';
 import { parseConfig } from '../../lib/config/kube-proxy-config.ts';
 import type { KubeObject } from '../../lib/objects/objects.ts';
 import { recordingLogger } from '../../lib/log.ts';
 import { ObjectStore } from '../../lib/objects/store.ts';
-import { FakeNft } from '../../lib/nft/runner.ts';
+import { FakeNft } from '../support/nft-fake/fake-nft.ts';
 import { createMetrics } from '../../lib/serve/metrics.ts';
 import { SyncLoop } from '../../lib/sync/sync-loop.ts';
 import { FakeClock } from '../sync/fake-clock.ts';
@@ -39,6 +39,11 @@ function slice(name: string, zones: (string | undefined)[], nodes?: string[]): K
     })),
   };
 }
+
+afterEach(() => {
+  // The fake holds the tables: nothing sluice sent may be what the kernel would refuse.
+  for (const nft of FakeNft.made.splice(0)) expect(nft.refused.map((r) => r.error.stderr)).toEqual([]);
+});
 
 async function setUp() {
   const store = new ObjectStore();

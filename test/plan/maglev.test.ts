@@ -127,13 +127,13 @@ describe('the plan', () => {
     endpoints: [ep('10.244.1.11', 'node1'), ep('10.244.2.11', 'node2'), ep('10.244.2.12', 'node2')], lbAlgorithm: 'maglev', ...o,
   });
   const ctx = (lb: Partial<LoadBalancing> = {}): PlanContext => ({
-    nodeName: 'node1', nodeIPs: ['172.30.0.1'], masqueradeAll: false, podSourceKnown: true, loadBalancing: { ...DEFAULT_LOAD_BALANCING, tableSize: 13, ...lb },
+    nodeName: 'node1', nodeIPs: ['172.30.0.1'], masqueradeAll: false, mark: '0x00004000', pods: { kind: 'cidr', family: 'ip', cidr: '10.244.0.0/16' }, loadBalancing: { ...DEFAULT_LOAD_BALANCING, tableSize: 13, ...lb },
   });
   const ops = (rules: { op: string }[] | undefined) => (rules ?? []).map((r) => r.op);
 
   test('the annotation hashes external traffic into mgc/; the cluster IP stays random', () => {
     const p = planServicePort(port(), ctx());
-    expect(p.externalChain!.rules.at(-1)).toEqual({ op: 'dnat-hash', proto: 'tcp', map: 'mgc/shop/web/tcp/80', size: 13, hash: 'flow', seed: MAGLEV_SEED });
+    expect(p.externalChain!.rules.at(-1)).toEqual({ op: 'dnat-hash', family: 'ip', proto: 'tcp', map: 'mgc/shop/web/tcp/80', size: 13, hash: 'flow', seed: MAGLEV_SEED });
     expect(ops(p.serviceChain!.rules)).not.toContain('dnat-hash');
     expect(p.endpointMaps.map((m) => [m.name, m.elements.length])).toEqual([['mgc/shop/web/tcp/80', 13]]);
   });

@@ -7,7 +7,7 @@ import type { Rule } from '../../lib/nft/ir.ts';
 import { planServicePort, type PlanContext } from '../../lib/plan/service-port.ts';
 
 const NODE = 'node1';
-const ctx: PlanContext = { nodeName: NODE, nodeIPs: ['172.30.0.1'], masqueradeAll: false, podSourceKnown: true };
+const ctx: PlanContext = { nodeName: NODE, nodeIPs: ['172.30.0.1'], masqueradeAll: false, mark: '0x00004000', pods: { kind: 'cidr', family: 'ip', cidr: '10.244.0.0/16' } };
 
 function ep(address: string, nodeName: string, state: 'ready' | 'serving-terminating' = 'ready'): Endpoint {
   return state === 'ready'
@@ -31,8 +31,8 @@ describe('externalTrafficPolicy Local', () => {
     const plan = planServicePort(port({ ...lb, externalPolicyLocal: true }), ctx);
     expect(plan.shortCircuitChain).toBeUndefined();
     expect(plan.externalChain!.rules.slice(0, 2)).toEqual([
-      { op: 'goto-if-from-pods', chain: 'svc/shop/web/tcp/80' },
-      { op: 'goto-if-from-node', chain: 'svc/shop/web/tcp/80' },
+      { op: 'goto-if-from-pods', pods: ctx.pods, chain: 'svc/shop/web/tcp/80' },
+      { op: 'goto-if-from-node', mark: ctx.mark, chain: 'svc/shop/web/tcp/80' },
     ]);
     expect(targets(plan.externalChain!.rules.slice(2))).toEqual(['10.244.1.11']);
   });
@@ -42,12 +42,12 @@ describe('externalTrafficPolicy Local', () => {
     expect(targets(plan.serviceChain!.rules)).toEqual(['10.244.1.11']);
     expect(plan.shortCircuitChain!.name).toBe('all/shop/web/tcp/80');
     expect(targets(plan.shortCircuitChain!.rules)).toEqual(['10.244.1.11', '10.244.2.11']);
-    expect(plan.externalChain!.rules[0]).toEqual({ op: 'goto-if-from-pods', chain: 'all/shop/web/tcp/80' });
+    expect(plan.externalChain!.rules[0]).toEqual({ op: 'goto-if-from-pods', pods: ctx.pods, chain: 'all/shop/web/tcp/80' });
   });
 
   test('with masqueradeAll, the all/ chain marks nothing, while the svc chain marks everything', () => {
     const plan = planServicePort(port({ ...lb, externalPolicyLocal: true }), { ...ctx, masqueradeAll: true });
-    expect(plan.serviceChain!.rules[0]).toEqual({ op: 'mark-masquerade' });
+    expect(plan.serviceChain!.rules[0]).toEqual({ op: 'mark-masquerade', mark: ctx.mark });
     expect(plan.shortCircuitChain!.rules.some((r) => r.op === 'mark-masquerade')).toBe(false);
   });
 

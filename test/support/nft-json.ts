@@ -1,5 +1,6 @@
 // A ruleset as nft lists it (JSON), reduced to what matters for "the same rules": objects by
-// family, kind and name, rules in order, set elements as a sorted list, handles dropped.
+// family, kind and name, rules in order, set elements as a sorted list, handles dropped, and the
+// table id (which full sync made the table, lib/nft/operations.ts) left out.
 export function normalizeListing(json: string): Record<string, unknown> {
   const doc = JSON.parse(json) as { nftables: Record<string, any>[] };
   const out: Record<string, unknown> = {};
@@ -24,7 +25,7 @@ export function normalizeListing(json: string): Record<string, unknown> {
     const id = `${kind} ${body.family} ${body.table ?? ''} ${body.name}`;
     const { elem, ...rest } = body;
     const entry = strip(rest);
-    if (elem) entry.elem = elem.map((e: unknown) => JSON.stringify(strip(e))).sort();
+    if (elem && !(kind === 'set' && body.name === 'table-id')) entry.elem = elem.map((e: unknown) => JSON.stringify(strip(e))).sort();
     out[id] = kind === 'chain' ? { ...(out[id] as object), ...entry } : entry;
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));

@@ -1,11 +1,14 @@
-// The sync loop alone: a FakeNft that keeps every script it is sent and a fake clock, so time,
-// coalescing and retries are exact and nothing waits for real time.
-import { describe, expect, test } from '@jest/globals';
+// The sync loop alone: a FakeNft that holds the tables, keeps every script it is sent and refuses what
+// the kernel would (test/support/nft-fake/), and a fake clock, so time, coalescing and retries are
+// exact and nothing waits for real time.
+import { afterEach, describe, expect, test } from '@jest/globals';
 import { parseConfig } from '../../lib/config/kube-proxy-config.ts';
 import type { KubeObject } from '../../lib/objects/objects.ts';
 import { recordingLogger } from '../../lib/log.ts';
 import { ObjectStore } from '../../lib/objects/store.ts';
-import { FakeNft, scriptText, type Script } from '../../lib/nft/runner.ts';
+import { scriptText, type Script } from '../../lib/nft/runner.ts';
+import { FakeNft } from '../support/nft-fake/fake-nft.ts';
+import type { TableInventory } from '../../lib/nft/inventory.ts';
 import { renderTableChunks } from '../../lib/nft/templates.ts';
 import { planFromStore } from '../../lib/render.ts';
 import { SyncLoop, type SyncOutcome } from '../../lib/sync/sync-loop.ts';
@@ -47,13 +50,14 @@ class RecordingNft extends FakeNft {
   }
   override async apply(given: Script): Promise<void> {
     const script = scriptText(given);
+    const recorded = withoutTableId(script);
     this.times.push(this.clock.now());
     if (this.gate) await this.gate;
     try {
       await super.apply(script);
-      this.attempts.push({ script, ok: true });
+      this.attempts.push({ script: recorded, ok: true });
     } catch (e) {
-      this.attempts.push({ script, ok: false });
+      this.attempts.push({ script: recorded, ok: false });
       throw e;
     }
   }
@@ -66,6 +70,18 @@ class RecordingNft extends FakeNft {
     return super.tables();
   }
 }
+
+// No fake of a test may have refused a script sluice sent (the failures a test injects are not refusals).
+afterEach(() => {
+  for (const nft of FakeNft.made.splice(0)) expect(nft.refused.map((r) => r.error.stderr)).toEqual([]);
+});
+
+/** Someone else deletes sluice's table of a family and makes another of the same name (with a table id of its own). */
+const remade = (family: 'ip' | 'ip6') =>
+  `delete table ${family} sluice\ntable ${family} sluice {\n\tset table-id { type mark; elements = { 7 }; }\n}\n`;
+
+/** Each full sync picks its table id at random (lib/nft/operations.ts): scripts compare without it. */
+const withoutTableId = (script: string) => script.replace(/^(add element ip6? sluice table-id \{ )\d+( \})$/gm, '$1ID$2');
 
 // A full sync writes its table in block syntax; a partial transaction never does.
 const isFull = (script: string) => /^table ip6? sluice \{$/m.test(script);
@@ -81,9 +97,9 @@ function setUp(opts: { listed?: boolean } = {}) {
   store.upsert(service('web', '10.96.0.10'));
   store.upsert(slice('web', ['10.244.1.11', '10.244.2.11']));
   if (opts.listed ?? true) for (const kind of ['Service', 'EndpointSlice', 'Endpoints', 'Node'] as const) store.synced(kind);
-  /** What a full sync of the store's current objects into empty tables sends: one script per family. */
-  const expectedFull = () => planFromStore(store, config, NODE).ruleset.tables.map((t) => [...renderTableChunks(t, { existing: undefined })].join(''));
-  const fullAttempts = () => expectedFull().map((script) => ({ script, ok: true }));
+  /** What a full sync of the store's current objects sends, one script per family: into empty tables, or over what `existing` says is there. */
+  const expectedFull = (existing?: TableInventory) => planFromStore(store, config, NODE).ruleset.tables.map((t) => withoutTableId([...renderTableChunks(t, { existing })].join('')));
+  const fullAttempts = (existing?: TableInventory) => expectedFull(existing).map((script) => ({ script, ok: true }));
   return { store, nft, clock, log, loop, outcomes, expectedFull, fullAttempts };
 }
 
@@ -210,6 +226,9 @@ describe('SyncLoop', () => {
     const h = setUp();
     await h.clock.advance(0);
     await h.clock.advance(1000);
+    // The refused transaction changed nothing: the full sync that follows is over the table the first one wrote.
+    const held = await h.nft.inventory('ip');
+    expect(held?.chains.has('svc/lab/web/tcp/80')).toBe(true);
     h.nft.failures.push('/dev/stdin:1:1-6: Error: Could not process rule: No such file or directory\n');
     h.store.upsert(slice('web', ['10.244.1.11']));
     await h.clock.advance(0);
@@ -219,7 +238,7 @@ describe('SyncLoop', () => {
     expect(h.nft.attempts).toHaveLength(3);
     await h.clock.advance(1);
     expect(h.nft.attempts).toHaveLength(4);
-    expect(h.nft.attempts[3]).toEqual(h.fullAttempts()[0]);
+    expect(h.nft.attempts[3]).toEqual(h.fullAttempts(held)[0]);
     expect(h.log.lines.find((l) => l.msg === 'full sync: writing the table whole' && l.fields?.reason === 'the previous sync failed' && l.fields?.family === 'ip')).toBeDefined();
     // And after that success, changes are partial again.
     h.store.upsert(slice('web', ['10.244.1.11', '10.244.1.12']));
@@ -247,12 +266,13 @@ describe('SyncLoop', () => {
     await h.clock.advance(2000); // one periodic check: handles unchanged, nothing sent
     expect(h.nft.attempts).toHaveLength(2);
     // Someone deleted the ip table and created another one of the same name.
-    h.nft.handles = [{ family: 'ip', name: 'sluice', handle: 7 }, { family: 'ip6', name: 'sluice', handle: 1 }];
+    h.nft.outside(remade('ip'));
+    const remadeInventory = await h.nft.inventory('ip');
     await h.clock.advance(1999);
     expect(h.nft.attempts).toHaveLength(2);
     await h.clock.advance(1);
     expect(h.nft.attempts).toHaveLength(3);
-    expect(h.nft.attempts[2]).toEqual(h.fullAttempts()[0]);
+    expect(h.nft.attempts[2]).toEqual(h.fullAttempts(remadeInventory)[0]);
     expect(h.log.lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toContain('sluice\'s table was changed outside sluice; syncing it whole');
     // The new handles are the ones to compare against now: the next check finds nothing amiss.
     await h.clock.advance(2000);
@@ -265,7 +285,8 @@ describe('SyncLoop', () => {
     h.nft.tableFailures = 1; // the listing right after the first full sync fails
     await h.clock.advance(0);
     expect(h.log.lines.map((l) => l.msg)).toContain('could not list nft tables');
-    h.nft.handles = [{ family: 'ip', name: 'sluice', handle: 9 }, { family: 'ip6', name: 'sluice', handle: 9 }];
+    // The ip table (whose handle sluice could not read) made again as sluice wrote it; the ip6 one made anew, empty.
+    h.nft.outside(`delete table ip sluice\n${h.nft.scripts[0]}${remade('ip6')}`);
     await h.clock.advance(4000);
     expect(h.nft.attempts.map((a) => isFull(a.script))).toEqual([true, true, true, true]);
     await h.clock.advance(4000);
@@ -273,10 +294,27 @@ describe('SyncLoop', () => {
     await h.loop.stop();
   });
 
+  // FINDING (the stateful fake): with its handle unknown, a table gets a full sync over what sluice
+  // last applied (st.applied), not over what the kernel has. Over a table made anew meanwhile, that
+  // sync flushes sets the table does not have (`flush set ip sluice cluster-ips`: "No such file or
+  // directory", as the kernel says) and is refused; the next full sync, from the kernel's inventory,
+  // works. test.failing until lib/sync/sync-loop.ts reads the kernel then too.
+  test.failing('a table made anew while its handle was unknown gets a full sync the kernel takes', async () => {
+    const h = setUp();
+    FakeNft.made.splice(0); // the refusal is this test's own assertion
+    h.nft.tableFailures = 1;
+    await h.clock.advance(0);
+    h.nft.outside(remade('ip'));
+    await h.clock.advance(4000);
+    expect(h.nft.refused).toEqual([]);
+    expect(h.nft.attempts.map((a) => [isFull(a.script), a.ok])).toEqual([[true, true], [true, true], [true, true]]);
+    await h.loop.stop();
+  });
+
   test('a table gone entirely is found the same way', async () => {
     const h = setUp();
     await h.clock.advance(0);
-    h.nft.handles = [{ family: 'ip6', name: 'sluice', handle: 1 }];
+    h.nft.outside('delete table ip sluice\n');
     await h.clock.advance(2000);
     expect(h.nft.attempts.map((a) => isFull(a.script))).toEqual([true, true, true]);
     expect(h.nft.attempts[2]).toEqual(h.fullAttempts()[0]);
