@@ -63,11 +63,6 @@ function diffElements(set: string, from: readonly Element[], to: readonly Elemen
 
 const rulesOf = (c: Chain) => JSON.stringify(c.rules);
 
-/** Whether a rule's text holds the table's pod match (detectLocalMode), which a config or Node change can move. */
-function matchesPods(r: Rule): boolean {
-  return (r.op === 'mark-masquerade' && r.unlessFrom !== undefined) || r.op === 'goto-if-from-pods';
-}
-
 /** The named sets and maps a rule looks up or updates. */
 export function referencesOf(r: Rule): string[] {
   switch (r.op) {
@@ -85,30 +80,30 @@ export function diffTable(from: FamilyRuleset, to: FamilyRuleset): TableChange {
     mapsAdded: [], setsAdded: [], countersRemoved: [], countersAdded: [], elementsAdded: [],
   };
   if (from === to) return change;
-  // A new pod match (another pod CIDR, detectLocalMode) changes the text of the rules that use it.
-  const podsMoved = JSON.stringify(from.podSource) !== JSON.stringify(to.podSource);
-  if (to.delta && to.delta.base.deref() === from && !podsMoved) {
+  // A new pod match (another pod CIDR, detectLocalMode) is in the rules that use it (lib/nft/ir.ts):
+  // their service ports are planned again, and their chains compare unequal.
+  if (to.delta && to.delta.base.deref() === from) {
     // Planned from `from`: only what the planner changed is looked at, not one part or element more.
     for (const s of TABLE_OWNED_SETS) {
       const gone = to.delta.ownRemoved[s] ?? [], come = to.delta.ownAdded[s] ?? [];
       if (gone.length) change.elementsRemoved.push({ set: s, elements: gone });
       if (come.length) change.elementsAdded.push({ set: s, elements: come });
     }
-    for (const { before, after } of to.delta.parts.values()) if (before !== after) diffParts(before ?? NO_PART, after ?? NO_PART, change, false);
+    for (const { before, after } of to.delta.parts.values()) if (before !== after) diffParts(before ?? NO_PART, after ?? NO_PART, change);
     return mergeElementChanges(change);
   }
-  if (from.parts && to.parts && from.ownElements && to.ownElements && !podsMoved) {
+  if (from.parts && to.parts && from.ownElements && to.ownElements) {
     // Both as planned: only the service ports whose part changed are compared, whatever the table's size.
     for (const s of TABLE_OWNED_SETS) diffElements(s, from.ownElements[s], to.ownElements[s], change.elementsRemoved, change.elementsAdded);
     for (const [key, part] of to.parts) {
       const old = from.parts.get(key);
-      if (old !== part) diffParts(old ?? NO_PART, part, change, false);
+      if (old !== part) diffParts(old ?? NO_PART, part, change);
     }
-    for (const [key, old] of from.parts) if (!to.parts.has(key)) diffParts(old, NO_PART, change, false);
+    for (const [key, old] of from.parts) if (!to.parts.has(key)) diffParts(old, NO_PART, change);
     return mergeElementChanges(change);
   }
   for (const s of GLOBAL_SETS) diffElements(s, from.elements[s], to.elements[s], change.elementsRemoved, change.elementsAdded);
-  diffParts(wholeTable(from), wholeTable(to), change, podsMoved);
+  diffParts(wholeTable(from), wholeTable(to), change);
   return change;
 }
 
@@ -135,7 +130,7 @@ function mergeElementChanges(change: TableChange): TableChange {
 }
 
 /** What turns one part (a service port's, or a whole table's) into another. */
-function diffParts(from: TablePart, to: TablePart, change: TableChange, podsMoved: boolean) {
+function diffParts(from: TablePart, to: TablePart, change: TableChange) {
   for (const s of GLOBAL_SETS) {
     const a = from.elements[s], b = to.elements[s];
     if (a || b) diffElements(s, a ?? [], b ?? [], change.elementsRemoved, change.elementsAdded);
@@ -174,8 +169,7 @@ function diffParts(from: TablePart, to: TablePart, change: TableChange, podsMove
   const newChains = new Set(toChains.map((c) => c.name));
   for (const c of toChains) {
     const old = oldChains.get(c.name);
-    const mustRewrite = (remade.size > 0 && c.rules.some((r) => referencesOf(r).some((n) => remade.has(n))))
-      || (podsMoved && c.rules.some(matchesPods));
+    const mustRewrite = remade.size > 0 && c.rules.some((r) => referencesOf(r).some((n) => remade.has(n)));
     // Unchanged service ports keep their chain objects from sync to sync: most chains compare by identity.
     if (old === c && !mustRewrite) continue;
     if (!old || mustRewrite || rulesOf(old) !== rulesOf(c)) change.chainsWritten.push({ chain: c, existed: old !== undefined });

@@ -8,15 +8,19 @@ import { skeletonOf } from './skeleton.ts';
 import { Transaction, type Operation, type TableObject } from './transaction.ts';
 
 /** How a full sync finds the table: `replace` deletes whatever is there first (what `sluice render` prints); `existing` is what it holds. */
-export type FullSyncStart = { replace: true } | { existing?: TableInventory };
+export type FullSyncStart = { replace: true } | { existing?: TableInventory; tableId?: number };
 
 /**
- * The table's id (TABLE_ID_SET): `sluice render` always writes 0, so its output stays the same for the
- * same cluster; a sync picks one at random from 1 up, so that a table made anew by anyone else (a
- * rendered script, another sluice) holds another id than the one it wrote.
+ * A table id (TABLE_ID_SET) for a sync to write: at random, from 1 up, so that a table made anew by
+ * anyone else (a rendered script, another sluice) holds another id than the one it wrote.
  */
-export function tableIdFor(start: FullSyncStart): number {
-  return 'replace' in start ? 0 : randomInt(1, 2 ** 32 - 1);
+export function newTableId(): number {
+  return randomInt(1, 2 ** 32 - 1);
+}
+
+/** `sluice render` always writes 0, so that its output stays the same for the same cluster. */
+function tableIdFor(start: FullSyncStart): number {
+  return 'replace' in start ? 0 : start.tableId ?? newTableId();
 }
 
 /**

@@ -12,6 +12,7 @@ import { diffTable, isEmptyChange, skeletonChange } from '../nft/diff.ts';
 import { inventoryOf } from '../nft/inventory.ts';
 import type { FamilyRuleset, Ruleset, TableFamily } from '../nft/ir.ts';
 import { NftError, type NftRunner, type Script, type TableHandle } from '../nft/runner.ts';
+import { newTableId } from '../nft/operations.ts';
 import { renderTableChunks, renderTransaction } from '../nft/templates.ts';
 import { describeProblem } from '../render.ts';
 import { LivePlan } from '../plan/live-plan.ts';
@@ -261,6 +262,7 @@ export class SyncLoop {
     if (skeleton) st.needFull = { reason: skeleton };
 
     let script: Script;
+    let tableId: number | undefined;
     let lines = 0;
     const full = st.needFull !== undefined;
     if (full) {
@@ -268,9 +270,11 @@ export class SyncLoop {
       const existing = st.applied ? inventoryOf(st.applied) : await this.o.nft.inventory(t.family, { counters: this.o.config.counters?.enabled });
       this.o.log.info('full sync: writing the table whole', { family: t.family, reason: st.needFull!.reason, servicePorts: model.servicePorts.length, tableExists: existing !== undefined });
       // A full ruleset goes to nft in pieces, made as they are written.
+      tableId = newTableId();
+      const start = { existing, tableId };
       script = { *chunks() {
         lines = 0;
-        for (const c of timed(phases, 'render', renderTableChunks(t, { existing }))) { lines += countLines(c); yield c; }
+        for (const c of timed(phases, 'render', renderTableChunks(t, start))) { lines += countLines(c); yield c; }
       } };
     } else {
       let at = performance.now();
@@ -304,7 +308,7 @@ export class SyncLoop {
     st.needFull = undefined;
     if (full) {
       st.lastFullAt = started;
-      st.handle = await this.readTableHandle(t.family);
+      st.handle = tableId;
     }
     const seconds = (this.clock.now() - familyStarted) / 1000;
     const m = this.o.metrics;
@@ -405,19 +409,9 @@ export class SyncLoop {
     this.reportedProblems = now;
   }
 
-  private async readTableHandle(family: TableFamily): Promise<number | undefined> {
-    try {
-      return (await this.o.nft.tables()).find((t) => t.family === family)?.handle;
-    } catch (e) {
-      this.o.log.warn('could not list nft tables', { error: (e as Error).message });
-      return undefined;
-    }
-  }
-
   /**
-   * A table deleted or made anew by someone else shows as a changed handle: then that table gets a
-   * full sync over what the kernel has. So does it when its handle could not be read after the last
-   * full sync: nothing to compare with.
+   * A table deleted or made anew by someone else holds another table id than the one sluice's last
+   * full sync wrote, or none: then that table gets a full sync over what the kernel has.
    */
   private async checkTablesUnchanged() {
     let tables: TableHandle[];
@@ -430,10 +424,7 @@ export class SyncLoop {
     for (const [family, st] of this.families) {
       if (st.needFull || !st.applied) continue;
       const now = tables.find((t) => t.family === family)?.handle;
-      if (st.handle === undefined) {
-        this.o.log.warn('sluice\'s table handle was not known; syncing the table whole', { family, found: now });
-        st.needFull = { reason: 'table handle unknown' };
-      } else if (now !== st.handle) {
+      if (now !== st.handle) {
         this.o.log.warn('sluice\'s table was changed outside sluice; syncing it whole', { family, expected: st.handle, found: now ?? '(none)' });
         st.needFull = { reason: 'table changed outside sluice' };
         st.applied = undefined;
@@ -455,6 +446,7 @@ interface FamilyState {
   applied?: FamilyRuleset;
   needFull?: { reason: string };
   lastFullAt: number;
+  /** The table id its last full sync wrote (lib/nft/operations.ts): the periodic check compares the kernel's with it. */
   handle?: number;
 }
 
