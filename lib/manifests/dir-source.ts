@@ -24,8 +24,9 @@ export class ManifestDirSource implements ObjectSource {
   private readonly watchers = new Map<string, FSWatcher>();
   /** What each file defines, by object id (kind and key): the objects as read, shared with the sink. */
   private readonly byFile = new Map<string, Map<string, KubeObject>>();
-  /** The files defining each object id: nearly always one (an array: a Set per object costs more). */
-  private readonly definers = new Map<string, string[]>();
+  /** The file defining each object id, or the files when there are several (rare: a warning each);
+   * at 44,000 services a Set or an array per object was 8 MiB of the heap. */
+  private readonly definers = new Map<string, string | string[]>();
   /** The object the sink has for each id. */
   private readonly current = new Map<string, KubeObject>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
@@ -185,8 +186,9 @@ export class ManifestDirSource implements ObjectSource {
     const touched = new Set([...before.keys(), ...objects.keys()]);
     for (const id of touched) {
       const known = this.definers.get(id) ?? [];
-      const files = objects.has(id) ? (known.includes(file) ? known : [...known, file]) : known.filter((f) => f !== file);
-      if (files.length === 0) this.definers.delete(id); else this.definers.set(id, files);
+      const list = typeof known === 'string' ? [known] : known;
+      const files = objects.has(id) ? (list.includes(file) ? list : list.concat(file)) : list.filter((f) => f !== file);
+      if (files.length === 0) this.definers.delete(id); else this.definers.set(id, files.length === 1 ? files[0] : files);
       const winner = files.length === 1 ? files[0] : [...files].sort(compareFiles)[0];
       const [kind] = id.split(' ', 1) as [ObjectKind];
       if (winner === undefined) {
