@@ -5,9 +5,9 @@
 // live heap was allocated (bench/heap-top.ts) for each.
 //
 //   node bench/memory.ts [--sizes 10000x10,44000x1] [--what render,manifests,api] [--changes 10]
-//                        [--flags 'FLAGS;FLAGS;…'] [--heap-profile] [--top 15] [--work-dir bench/out]
+//                        [--flags='FLAGS;FLAGS;…'] [--heap-profile] [--top 15] [--work-dir bench/out]
 //
-// --flags: node flag sets to compare, `;` between sets (default: cmd/sluice.ts's #! line; `-` is
+// --flags=SETS: node flag sets to compare, `;` between sets (default: cmd/sluice.ts's #! line; `-` is
 // none). --expose-gc is always added: the measurement collects before reading the heap (sluice's
 // own flags have it too, lib/sync/heap.ts). Every number of one size comes from the same run.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
