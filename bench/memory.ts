@@ -10,6 +10,10 @@
 // --flags=SETS: node flag sets to compare, `;` between sets (default: cmd/sluice.ts's #! line; `-` is
 // none). --expose-gc is always added: the measurement collects before reading the heap (sluice's
 // own flags have it too, lib/sync/heap.ts). Every number of one size comes from the same run.
+// Columns: peak RSS is GNU time's %M of the whole process; RSS at end, live heap (heapUsed after a
+// full collection) and V8's heap (heapTotal, its young generation in brackets) are read at exit
+// (render) or after the endpoint changes (run); time is render's wall time or run's start to its
+// first full sync; GC is run's time in garbage collection until then (PerformanceObserver 'gc').
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,6 +38,8 @@ interface Row {
   heapTotalMiB: number;
   youngMiB: number;
   seconds: number;
+  /** run: time in garbage collection, start to the end of the changes (the snapshots' own excepted) */
+  gcMs?: number;
   profile?: string;
 }
 
@@ -87,7 +93,7 @@ async function main(): Promise<void> {
           const r = await runTimedOk(NODE, [...flags, RUN, gen.dir, '--source', what, '--config', config, '--services', String(services), '--endpoints', String(endpoints),
             '--changes', values.changes!, ...(profile ? ['--heap-profile', profile] : [])], { peakRss: true, timeoutMs: 15 * 60_000 });
           const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
-          Object.assign(row, fromSnapshot(out.afterChanges), { peakMiB: Math.round(r.peakRssKiB! / 1024), seconds: out.firstSyncMs / 1000 });
+          Object.assign(row, fromSnapshot(out.afterChanges), { peakMiB: Math.round(r.peakRssKiB! / 1024), seconds: out.firstSyncMs / 1000, gcMs: out.gcMs });
           ctx.progress(`  after the first sync: RSS ${Math.round(out.afterFirstSync.vmRSSKiB / 1024)} MiB, peak ${Math.round(out.afterFirstSync.vmHWMKiB / 1024)} MiB, live heap ${mib(out.afterFirstSync.heapUsed)} MiB; changes ${out.changeMs.map((m: number) => Math.round(m)).join(' ')} ms`);
         }
         rows.push(row);
@@ -96,8 +102,8 @@ async function main(): Promise<void> {
     }
     rmSync(gen.dir, { recursive: true, force: true });
   }
-  const lines = ['| size | node flags | what | peak RSS | RSS at end | live heap after GC | V8 heap (young) | time |', '|---|---|---|---|---|---|---|---|'];
-  for (const r of rows) lines.push(`| ${r.size} | \`${r.flags}\` | ${r.what === 'render' ? 'render' : `run (${r.what})`} | ${r.peakMiB} MiB | ${r.rssMiB} MiB | ${r.liveHeapMiB} MiB | ${r.heapTotalMiB} MiB (${r.youngMiB}) | ${r.seconds.toFixed(2)} s |`);
+  const lines = ['| size | node flags | what | peak RSS | RSS at end | live heap after GC | V8 heap (young) | time | GC |', '|---|---|---|---|---|---|---|---|---|'];
+  for (const r of rows) lines.push(`| ${r.size} | \`${r.flags}\` | ${r.what === 'render' ? 'render' : `run (${r.what})`} | ${r.peakMiB} MiB | ${r.rssMiB} MiB | ${r.liveHeapMiB} MiB | ${r.heapTotalMiB} MiB (${r.youngMiB}) | ${r.seconds.toFixed(2)} s | ${r.gcMs === undefined ? '' : `${Math.round(r.gcMs)} ms`} |`);
   process.stdout.write(lines.join('\n') + '\n');
   for (const r of rows) {
     if (!r.profile) continue;
