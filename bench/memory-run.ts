@@ -4,7 +4,8 @@
 // no conntrack, no node settings. It measures after the first full sync and after --changes endpoint
 // changes (a List file of EndpointSlices rewritten, or one watch event each), and prints one JSON line.
 //   node --expose-gc [node flags] bench/memory-run.ts DIR --source manifests|api --config CFG
-//        --services N --endpoints E [--changes 10] [--heap-profile FILE]
+//        --services N --endpoints E [--changes 10] [--heap-profile FILE] [--as-served]
+// --as-served: the fake API server serves objects with what a real one's carry (managedFields and so on).
 // --heap-profile writes a sampling heap profile of what is live right after the first full sync
 // (read it with bench/heap-top.ts): allocated since start and not collected by then.
 import { spawn } from 'node:child_process';
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
     allowPositionals: true,
     options: {
       source: { type: 'string', default: 'manifests' }, config: { type: 'string' },
-      services: { type: 'string' }, endpoints: { type: 'string' }, changes: { type: 'string', default: '10' }, 'heap-profile': { type: 'string' },
+      services: { type: 'string' }, endpoints: { type: 'string' }, changes: { type: 'string', default: '10' }, 'heap-profile': { type: 'string' }, 'as-served': { type: 'boolean', default: false },
     },
   });
   const dir = positionals[0];
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'sluice-mem-'));
   if (values.source === 'api') {
     kubeconfig = join(tmp, 'kubeconfig');
-    api = spawn(process.execPath, [new URL('./fake-api.ts', import.meta.url).pathname, dir, kubeconfig], { stdio: ['pipe', 'pipe', 'inherit'] });
+    api = spawn(process.execPath, [new URL('./fake-api.ts', import.meta.url).pathname, dir, kubeconfig, ...(values['as-served'] ? ['--as-served'] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
     apiLines = createInterface({ input: api.stdout! })[Symbol.asyncIterator]();
     const ready = await apiLines.next();
     if (!String(ready.value).startsWith('ready')) throw new Error(`fake API server: ${ready.value}`);
