@@ -156,6 +156,32 @@ export function nodeObject() {
   };
 }
 
+/**
+ * An object as a real API server serves it, not as the synthetic manifests hold it: managedFields of
+ * its writers, kubectl's last-applied-configuration, a uid, owner references (slices), a Service's
+ * selector, an endpoint's targetRef and zone. For the memory benchmark: what a source keeps of them.
+ */
+export function asServed<T extends Record<string, any>>(obj: T): T {
+  const out = structuredClone(obj) as Record<string, any>;
+  const m = out.metadata;
+  m.uid = `${m.name}-0000-4000-8000-000000000000`.slice(0, 36);
+  m.creationTimestamp = '2026-01-01T00:00:00Z';
+  m.generation = 1;
+  m.annotations = { ...m.annotations, 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify(obj) };
+  m.managedFields = [
+    { manager: 'kubectl-client-side-apply', operation: 'Update', apiVersion: out.apiVersion, time: '2026-01-01T00:00:00Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:annotations': { '.': {}, 'f:kubectl.kubernetes.io/last-applied-configuration': {} } }, 'f:spec': { 'f:ports': { '.': {} }, 'f:selector': {}, 'f:type': {} } } },
+    { manager: 'kube-controller-manager', operation: 'Update', apiVersion: out.apiVersion, time: '2026-01-01T00:00:01Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:status': { 'f:loadBalancer': {} } } },
+  ];
+  if (out.kind === 'Service') out.spec = { ...out.spec, selector: { app: m.name }, ipFamilies: ['IPv4'], sessionAffinity: out.spec.sessionAffinity ?? 'None', internalTrafficPolicy: 'Cluster' };
+  if (out.kind === 'EndpointSlice') {
+    const service = m.labels['kubernetes.io/service-name'];
+    m.ownerReferences = [{ apiVersion: 'v1', kind: 'Service', name: service, uid: `${service}-uid`, controller: true, blockOwnerDeletion: true }];
+    m.labels = { ...m.labels, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' };
+    out.endpoints = out.endpoints.map((e: any, j: number) => ({ ...e, zone: 'zone-a', targetRef: { kind: 'Pod', namespace: m.namespace, name: `${service}-pod-${j}`, uid: `${service}-${j}-pod-uid-0000-000000000000`.slice(0, 36) } }));
+  }
+  return out as T;
+}
+
 function writeAtomically(file: string, text: string): void {
   const tmp = join(file, '..', `.${file.split('/').pop()}.tmp`);
   writeFileSync(tmp, text);

@@ -1,6 +1,8 @@
 // What one kind's watch has told the sink, so a relist can replace state (removing what is no
-// longer listed) and so the informer's own replay of a list does not reach the sink twice.
-import { objectKey, slimObject } from '../objects/objects.ts';
+// longer listed) and so the informer's own replay of a list does not reach the sink twice. It is
+// given objects as sluice keeps them (slimObject, in kind-watcher.ts): the very objects the informer
+// caches, so the sink stores no copy of its own.
+import { objectKey } from '../objects/objects.ts';
 import type { KubeObject, ObjectKind, ObjectSink } from '../objects/objects.ts';
 
 export class EmittedObjects {
@@ -18,8 +20,7 @@ export class EmittedObjects {
   }
 
   /** Sends an added or changed object, unless the sink already has this version of it. */
-  upsert(raw: unknown): void {
-    const obj: KubeObject = slimObject(this.kind, raw);
+  upsert(obj: KubeObject): void {
     const key = objectKey(obj);
     const rv = obj.metadata.resourceVersion;
     if (rv !== undefined && this.#versions.has(key) && this.#versions.get(key) === rv) return;
@@ -28,8 +29,8 @@ export class EmittedObjects {
   }
 
   /** Sends a removal, unless the sink never had the object or already lost it. */
-  remove(raw: unknown): void {
-    this.removeKey(objectKey(raw as { metadata?: KubeObject['metadata'] }));
+  remove(obj: KubeObject): void {
+    this.removeKey(objectKey(obj));
   }
 
   removeKey(key: string): void {
@@ -38,11 +39,11 @@ export class EmittedObjects {
   }
 
   /** A full list: everything in it is upserted, everything sent before and not in it is removed. */
-  replace(items: readonly unknown[]): void {
+  replace(items: readonly KubeObject[]): void {
     const listed = new Set<string>();
-    for (const raw of items) {
-      this.upsert(raw);
-      listed.add(objectKey(raw as { metadata?: KubeObject['metadata'] }));
+    for (const obj of items) {
+      this.upsert(obj);
+      listed.add(objectKey(obj));
     }
     for (const key of [...this.#versions.keys()]) {
       if (!listed.has(key)) this.removeKey(key);

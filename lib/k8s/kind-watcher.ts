@@ -4,7 +4,8 @@
 // Then this starts a fresh run after a backoff; every run begins with a list, which replaces state.
 // ListWatch cannot page its list (it calls the list function it is given), so the list is ours
 // (list-collection.ts, paged); it asks for bookmarks (GuardedWatch) and resumes from the newest
-// resourceVersion it saw, a bookmark's included.
+// resourceVersion it saw, a bookmark's included. Objects are slimmed as they arrive, before
+// ListWatch caches them: its cache and the store share them.
 import { ListWatch } from '@kubernetes/client-node';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
@@ -14,7 +15,7 @@ import { EmittedObjects } from './emitted-objects.ts';
 import { GuardedWatch } from './guarded-watch.ts';
 import { ApiError, listCollection } from './list-collection.ts';
 import type { ObjectList } from './list-collection.ts';
-import type { ObjectKind, ObjectSink } from '../objects/objects.ts';
+import { slimObject, type KubeObject, type ObjectKind, type ObjectSink } from '../objects/objects.ts';
 import type { Clock } from '../clock.ts';
 
 export type SourceLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
@@ -82,6 +83,9 @@ export class KindWatcher {
     this.#fieldSelector = o.fieldSelector;
   }
 
+  /** An object as it arrives, made into what sluice keeps of it. */
+  #slim = (raw: unknown): KubernetesObject => slimObject(this.kind, raw) as unknown as KubernetesObject;
+
   get restarts(): number {
     return this.#restarts;
   }
@@ -108,14 +112,15 @@ export class KindWatcher {
   #launch(): void {
     const id = ++this.#runs;
     const live = () => !this.#stopped && this.#run?.id === id;
-    const watch = new GuardedWatch(this.#o.kubeConfig, live);
+    const watch = new GuardedWatch(this.#o.kubeConfig, live, this.#slim);
     const informer = new ListWatch<KubernetesObject>(
       this.#o.path, watch, () => this.#list(id), false, this.#o.labelSelector, this.#fieldSelector,
       { delayFn: (ms) => this.#delay(ms) },
     );
-    informer.on('add', (obj) => { if (live()) this.#emitted.upsert(obj); });
-    informer.on('update', (obj) => { if (live()) this.#emitted.upsert(obj); });
-    informer.on('delete', (obj) => { if (live()) this.#emitted.remove(obj); });
+    // The informer hands back what it was given: objects slimmed by #list and the watch.
+    informer.on('add', (obj) => { if (live()) this.#emitted.upsert(obj as unknown as KubeObject); });
+    informer.on('update', (obj) => { if (live()) this.#emitted.upsert(obj as unknown as KubeObject); });
+    informer.on('delete', (obj) => { if (live()) this.#emitted.remove(obj as unknown as KubeObject); });
     informer.on('error', (err) => this.#failed(id, err));
     this.#run = { id, informer };
     informer.start().catch((err) => this.#failed(id, err));
@@ -129,7 +134,7 @@ export class KindWatcher {
     const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(this.#o.listTimeoutMs)]);
     let list: ObjectList;
     try {
-      list = await listCollection(this.#o.kubeConfig, this.#o.path, query, signal, this.#o.pageSize);
+      list = await listCollection(this.#o.kubeConfig, this.#o.path, query, signal, this.#o.pageSize, this.#slim);
     } catch (err) {
       if (this.#isAbsent(err) && !this.#stopped && this.#run?.id === id) this.#noneServed();
       if (this.#selectorRefused(err) && !this.#stopped && this.#run?.id === id) {
@@ -143,7 +148,7 @@ export class KindWatcher {
     const run = this.#run;
     if (this.#stopped || run?.id !== id) throw new Error(`${this.kind} run ${id} is over`);
     this.#absent = false;
-    this.#emitted.replace(list.items);
+    this.#emitted.replace(list.items as unknown as KubeObject[]);
     run.listedAt ??= this.#o.timers.now();
     this.#o.logger.info('listed', { kind: this.kind, objects: list.items.length, resourceVersion: list.metadata?.resourceVersion });
     if (!this.#synced) {

@@ -2,7 +2,9 @@
 // ObjectSerializer.deserialize, which drops fields its models lack and turns timestamps into Dates,
 // while watch events arrive as plain JSON; listing raw keeps both paths giving the same objects.
 // Lists come in pages (limit and continue), as client-go's pager does: at 10,000 Services one
-// answer would be tens of megabytes held whole by the API server and by sluice at once.
+// answer would be tens of megabytes held whole by the API server and by sluice at once; and each
+// page's objects are made into what the caller keeps (`itemAs`) before the next page is asked for,
+// so the whole list is never held as it came.
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
@@ -32,6 +34,7 @@ export const DEFAULT_PAGE_SIZE = 500;
  */
 export async function listCollection(
   kc: KubeConfig, path: string, query: Record<string, string>, signal: AbortSignal, pageSize = DEFAULT_PAGE_SIZE,
+  itemAs: (item: any) => KubernetesObject = (item) => item,
 ): Promise<ObjectList> {
   const items: KubernetesObject[] = [];
   let cont: string | undefined;
@@ -40,10 +43,14 @@ export async function listCollection(
     try {
       page = await listPage(kc, path, { ...query, limit: String(pageSize), ...(cont ? { continue: cont } : {}) }, signal);
     } catch (err) {
-      if (cont !== undefined && err instanceof ApiError && err.statusCode === 410) return listPage(kc, path, query, signal);
+      if (cont !== undefined && err instanceof ApiError && err.statusCode === 410) {
+        const whole = await listPage(kc, path, query, signal);
+        whole.items = whole.items.map(itemAs);
+        return whole;
+      }
       throw err;
     }
-    items.push(...page.items);
+    for (const item of page.items) items.push(itemAs(item));
     const next = page.metadata?._continue;
     if (!next) {
       page.items = items;

@@ -1,17 +1,11 @@
 // A manifest file or folder as an object source: read once, then watched, so that adding, editing
 // or removing a file changes the objects (and so the rules). What `sluice run --from` reads.
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { objectKey, OBJECT_KINDS, type KubeObject, type ObjectKind, type ObjectSink, type ObjectSource } from '../objects/objects.ts';
+import { sameValue } from '../objects/same.ts';
 import type { Logger } from '../log.ts';
 import { isManifestFile, manifestFiles, readManifestFile } from './read.ts';
-
-/** An object as one file defines it, with a digest of its content to tell a real change from a rewrite. */
-interface Held { obj: KubeObject; digest: string }
-
-// A digest rather than the JSON text itself: at 10,000 services the texts alone take megabytes.
-const digestOf = (obj: KubeObject) => createHash('sha1').update(JSON.stringify(obj)).digest('base64');
 
 /** Files in the order a folder is read (each folder's entries by name), so the first definition of an object wins. */
 function compareFiles(a: string, b: string): number {
@@ -28,9 +22,13 @@ export class ManifestDirSource implements ObjectSource {
   /** One watch per folder, not fs.watch's recursive mode: on Linux that stops reporting a file once
    * it has been replaced by a rename (what editors and most tools do), even its later in-place writes. */
   private readonly watchers = new Map<string, FSWatcher>();
-  private readonly byFile = new Map<string, Map<string, Held>>();
-  private readonly definers = new Map<string, Set<string>>();
-  private readonly current = new Map<string, string>();
+  /** What each file defines, by object id (kind and key): the objects as read, shared with the sink. */
+  private readonly byFile = new Map<string, Map<string, KubeObject>>();
+  /** The file defining each object id, or the files when there are several (rare: a warning each);
+   * at 44,000 services a Set or an array per object was 8 MiB of the heap. */
+  private readonly definers = new Map<string, string | string[]>();
+  /** The object the sink has for each id. */
+  private readonly current = new Map<string, KubeObject>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private isFolder = true;
   private stopped = false;
@@ -164,40 +162,48 @@ export class ManifestDirSource implements ObjectSource {
       return;
     }
     for (const n of r.notes) this.log.info(n);
-    const objects = new Map<string, Held>();
+    const before = this.byFile.get(file);
+    const objects = new Map<string, KubeObject>();
     for (const obj of r.objects) {
       const id = `${obj.kind} ${objectKey(obj)}`;
       if (objects.has(id)) {
         this.log.warn(`${id} in ${relative(this.root, file) || file} skipped: defined twice in that file`);
         continue;
       }
-      objects.set(id, { obj, digest: digestOf(obj) });
+      // An object the file defined before and still defines the same way: the one held stays and the
+      // new copy is garbage at once, so it costs no memory, and nothing downstream (the model keeps
+      // its reading of each object by identity) sees a change.
+      const held = before?.get(id);
+      objects.set(id, held !== undefined && sameValue(held, obj) ? held : obj);
     }
     this.apply(file, objects);
   }
 
   /** Replaces what one file defines, and tells the sink about every object whose winning definition changed. */
-  private apply(file: string, objects: Map<string, Held>) {
-    const before = this.byFile.get(file) ?? new Map<string, Held>();
+  private apply(file: string, objects: Map<string, KubeObject>) {
+    const before = this.byFile.get(file) ?? new Map<string, KubeObject>();
     if (objects.size === 0) this.byFile.delete(file); else this.byFile.set(file, objects);
     const touched = new Set([...before.keys(), ...objects.keys()]);
     for (const id of touched) {
-      const files = this.definers.get(id) ?? new Set<string>();
-      if (objects.has(id)) files.add(file); else files.delete(file);
-      if (files.size === 0) this.definers.delete(id); else this.definers.set(id, files);
-      const winner = [...files].sort(compareFiles)[0];
+      const known = this.definers.get(id) ?? [];
+      const list = typeof known === 'string' ? [known] : known;
+      const files = objects.has(id) ? (list.includes(file) ? list : list.concat(file)) : list.filter((f) => f !== file);
+      if (files.length === 0) this.definers.delete(id); else this.definers.set(id, files.length === 1 ? files[0] : files);
+      const winner = files.length === 1 ? files[0] : [...files].sort(compareFiles)[0];
       const [kind] = id.split(' ', 1) as [ObjectKind];
       if (winner === undefined) {
         if (this.current.delete(id)) this.sink!.remove(kind, id.slice(kind.length + 1));
         continue;
       }
-      if (files.size > 1 && objects.has(id) && winner !== file) {
+      if (files.length > 1 && objects.has(id) && winner !== file) {
         this.log.warn(`${id} in ${relative(this.root, file)} skipped: already defined in ${relative(this.root, winner)}`);
       }
-      const held = this.byFile.get(winner)!.get(id)!;
-      if (this.current.get(id) === held.digest) continue;
-      this.current.set(id, held.digest);
-      this.sink!.upsert(held.obj);
+      const obj = this.byFile.get(winner)!.get(id)!;
+      const sent = this.current.get(id);
+      // The same definition (the same object, or another file's equal one): the sink has it already.
+      if (sent !== undefined && (sent === obj || sameValue(sent, obj))) continue;
+      this.current.set(id, obj);
+      this.sink!.upsert(obj);
     }
   }
 }

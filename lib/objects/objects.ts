@@ -44,9 +44,30 @@ export function objectKey(obj: { metadata?: ObjectMeta }): string {
   return ns ? `${ns}/${name}` : name;
 }
 
+/** The fields of a Service's spec lib/model reads (service.ts); the selector and the rest stay behind. */
+const SERVICE_SPEC_FIELDS = [
+  'type', 'clusterIP', 'clusterIPs', 'ports', 'externalIPs', 'externalTrafficPolicy', 'internalTrafficPolicy',
+  'healthCheckNodePort', 'loadBalancerSourceRanges', 'sessionAffinity', 'sessionAffinityConfig',
+] as const;
+/** The fields of an EndpointSlice's endpoint lib/model reads (endpoint-slices.ts): not targetRef, hostname, zone. */
+const ENDPOINT_FIELDS = ['addresses', 'conditions', 'nodeName', 'hints'] as const;
+
 /**
- * Keeps only what the proxy reads (drops managedFields, annotations, ownerReferences and the like),
- * so memory follows the size of the ruleset rather than the size of the objects.
+ * The fields of an object that has them; anything else (a spec that is a string, say) as it is, so
+ * that the model still sees, and reports, what is wrong with it.
+ */
+function pick(v: unknown, fields: readonly string[]): unknown {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const f of fields) if ((v as Record<string, unknown>)[f] !== undefined) out[f] = (v as Record<string, unknown>)[f];
+  return out;
+}
+
+/**
+ * Keeps only what the proxy reads (drops managedFields, annotations, ownerReferences, a Service's
+ * selector, an endpoint's targetRef and the like), so memory follows the size of the ruleset rather
+ * than the size of the objects. test/objects/slim.test.ts traces what lib/model reads of objects
+ * with every field set, and fails when something it reads is not kept here.
  */
 export function slimObject(kind: ObjectKind, raw: any): KubeObject {
   const m = raw?.metadata ?? {};
@@ -62,12 +83,13 @@ export function slimObject(kind: ObjectKind, raw: any): KubeObject {
     case 'Service': {
       const lb = m.annotations?.[LB_ALGORITHM_ANNOTATION];
       if (lb !== undefined) metadata.annotations = { [LB_ALGORITHM_ANNOTATION]: lb };
-      return { kind, metadata, spec: raw.spec, status: raw.status ? { loadBalancer: raw.status.loadBalancer } : undefined };
+      return { kind, metadata, spec: pick(raw.spec, SERVICE_SPEC_FIELDS), status: raw.status ? { loadBalancer: raw.status.loadBalancer } : undefined };
     }
     case 'EndpointSlice': {
       const trigger = m.annotations?.[TRIGGER_TIME_ANNOTATION];
       if (trigger !== undefined) metadata.annotations = { [TRIGGER_TIME_ANNOTATION]: trigger };
-      return { kind, metadata, addressType: raw.addressType, endpoints: raw.endpoints, ports: raw.ports };
+      const endpoints = Array.isArray(raw.endpoints) ? raw.endpoints.map((e: unknown) => pick(e, ENDPOINT_FIELDS)) : raw.endpoints;
+      return { kind, metadata, addressType: raw.addressType, endpoints, ports: raw.ports };
     }
     case 'Endpoints':
       return { kind, metadata, subsets: raw.subsets };

@@ -52,4 +52,22 @@ describe('GuardedWatch', () => {
     expect(controller.signal.aborted).toBe(true);
     await eventually(() => expect(fake!.openWatches()).toBe(0));
   });
+
+  it('gives the callback each object as objectAs makes it (what the informer caches), a bookmark as it came', async () => {
+    fake = await FakeApiServer.start();
+    const events: { type: string; obj: any }[] = [];
+    const controller = await new GuardedWatch(fake.kubeConfig(), () => true, (obj) => ({ slim: obj.metadata.name }))
+      .watch('/api/v1/services', { resourceVersion: fake.resourceVersion }, (type, obj) => events.push({ type, obj }), () => {});
+    fake.apply({ kind: 'Service', metadata: { name: 'a', namespace: 'ns', managedFields: [{ manager: 'kubectl' }] } });
+    fake.apply({ kind: 'Service', metadata: { name: 'a', namespace: 'ns' }, spec: { clusterIP: '10.96.0.1' } });
+    fake.delete('Service', 'ns', 'a');
+    await eventually(() => expect(events).toHaveLength(3));
+    fake.bookmark();
+    await eventually(() => expect(events).toHaveLength(4));
+    expect(events.slice(0, 3)).toEqual(['ADDED', 'MODIFIED', 'DELETED'].map((type) => ({ type, obj: { slim: 'a' } })));
+    expect(events[3].type).toBe('BOOKMARK');
+    expect(events[3].obj.metadata.resourceVersion).toBe(fake.resourceVersion);
+    controller.abort();
+    await eventually(() => expect(fake!.openWatches()).toBe(0));
+  });
 });
