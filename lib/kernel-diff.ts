@@ -8,6 +8,7 @@ import type { Logger } from './log.ts';
 import { loadStore } from './inspect/load-store.ts';
 import { diffRulesets } from './nft/diff.ts';
 import { readRule } from './nft/read-rule.ts';
+import { sameValue } from './objects/same.ts';
 import { SKELETON_CHAINS, skeletonOf } from './nft/skeleton.ts';
 import { TABLE_ID_SET, type Chain, type Element, type FamilyRuleset, type Rule, type Ruleset } from './nft/ir.ts';
 import { renderRuleset, renderTransaction } from './nft/templates.ts';
@@ -35,14 +36,6 @@ function listing(json: string, family: string): Listing {
     else if (kind === 'rule') (rules.get(body.chain) ?? rules.set(body.chain, []).get(body.chain)!).push(body.expr);
   }
   return { sets, chains, rules };
-}
-
-/** Equal as data, whatever the order of their keys. */
-function sameData(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a).filter((k) => (a as Json)[k] !== undefined), kb = Object.keys(b).filter((k) => (b as Json)[k] !== undefined);
-  return ka.length === kb.length && ka.every((k) => sameData((a as Json)[k], (b as Json)[k]));
 }
 
 /** A chain's rules as the kernel has them, read into Rule ops; undefined when one is not a rule sluice writes. */
@@ -109,7 +102,7 @@ function kernelTable(kernel: Listing, want: FamilyRuleset): FamilyRuleset | stri
     const k = kernel.chains.get(c.name);
     const hook = c.hook && { type: c.hook.type, hook: c.hook.hook, prio: priorityNumber(c.hook.priority), policy: 'accept' };
     const kHook = k && k.hook && { type: k.type, hook: k.hook, prio: k.prio, policy: k.policy };
-    if (!k || !sameData(hook, kHook) || !sameData(kernelRules(kernel, c.name, want.family), c.rules)) return `base chain ${c.name} differs`;
+    if (!k || !sameValue(hook, kHook) || !sameValue(kernelRules(kernel, c.name, want.family), c.rules)) return `base chain ${c.name} differs`;
   }
   const elements = {} as FamilyRuleset['elements'];
   const ADDR = want.family === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
@@ -118,8 +111,8 @@ function kernelTable(kernel: Listing, want: FamilyRuleset): FamilyRuleset | stri
     const s = shared.name;
     const k = kernel.sets.get(s);
     const type = shared.key.length === 1 ? TYPES[shared.key[0]] : shared.key.map((p) => TYPES[p]);
-    if (!k || k.kind !== (shared.verdicts ? 'map' : 'set') || !sameData(k.type, type) || (shared.verdicts && k.map !== 'verdict')
-      || !sameData(k.flags, shared.interval ? ['interval'] : undefined)) return `set ${s} differs`;
+    if (!k || k.kind !== (shared.verdicts ? 'map' : 'set') || !sameValue(k.type, type) || (shared.verdicts && k.map !== 'verdict')
+      || !sameValue(k.flags, shared.interval ? ['interval'] : undefined)) return `set ${s} differs`;
     if (s === TABLE_ID_SET) continue; // which sync made the table: never part of what is wanted
     const els = elementsOf(k, k.kind === 'map');
     if (!els) return `set ${s} holds elements sluice does not write`;
@@ -145,7 +138,7 @@ function kernelTable(kernel: Listing, want: FamilyRuleset): FamilyRuleset | stri
     const rules = kernelRules(kernel, name, want.family);
     const wanted = wantedChains.get(name);
     // Equal rules become the wanted chain's own, so the diff finds them unchanged whatever their keys' order.
-    chains.push({ name, rules: !rules ? DIFFERS : wanted && sameData(rules, wanted.rules) ? wanted.rules : rules });
+    chains.push({ name, rules: !rules ? DIFFERS : wanted && sameValue(rules, wanted.rules) ? wanted.rules : rules });
   }
   // What the kernel holds has no parts of its own: it is compared with the wanted table as a whole.
   return { family: want.family, mark: want.mark, podSource: want.podSource, elements, endpointMaps, affinitySets, counters: want.counters, chains };

@@ -2,12 +2,12 @@
 // it (templates/rule.eta), so that the kernel's chains compare with the planned ones as objects.
 // Each shape sluice writes is matched whole; anything else reads as undefined: a rule sluice did not
 // write, which the diff then rewrites.
+import { sameValue } from '../objects/same.ts';
 import type { L4, PodMatch, Rule, TableFamily } from './ir.ts';
 
 type Json = any;
 type Exprs = Json[];
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const meta = (key: string) => ({ meta: { key } });
 const payload = (protocol: string, field: string) => ({ payload: { protocol, field } });
 const isL4 = (p: unknown): p is L4 => p === 'tcp' || p === 'udp' || p === 'sctp';
@@ -17,15 +17,15 @@ const setName = (r: unknown): string | undefined => (typeof r === 'string' && r.
 
 /** `match` with this operator and left side: its right side (undefined when the expression is not that match). */
 function matchRight(e: Json, op: string, left: unknown): Json {
-  return e?.match && e.match.op === op && same(e.match.left, left) ? e.match.right : undefined;
+  return e?.match && e.match.op === op && sameValue(e.match.left, left) ? e.match.right : undefined;
 }
 
 /** `meta mark set meta mark | M` (or `^ M`, with op '^'): the mark. */
 function markSet(e: Json, op: '|' | '^'): string | undefined {
   const m = e?.mangle;
-  if (!m || !same(m.key, meta('mark'))) return undefined;
+  if (!m || !sameValue(m.key, meta('mark'))) return undefined;
   const v = m.value?.[op];
-  return Array.isArray(v) && same(v[0], meta('mark')) ? hexMark(v[1]) : undefined;
+  return Array.isArray(v) && sameValue(v[0], meta('mark')) ? hexMark(v[1]) : undefined;
 }
 
 const cidrOf = (r: Json): string | undefined => (r?.prefix ? `${r.prefix.addr}/${r.prefix.len}` : typeof r === 'string' && !r.startsWith('@') ? r : undefined);
@@ -62,7 +62,7 @@ function serviceRule(x: Exprs, F: TableFamily): Rule | undefined {
     const mark = markSet(a, '|');
     if (mark) return { op: 'mark-masquerade', mark };
     if (typeof a?.counter === 'string') return { op: 'count', counter: a.counter };
-    if (a?.set?.op === 'update' && same(a.set.elem, payload(F, 'saddr')) && setName(a.set.set)) return { op: 'affinity-update', family: F, set: setName(a.set.set)! };
+    if (a?.set?.op === 'update' && sameValue(a.set.elem, payload(F, 'saddr')) && setName(a.set.set)) return { op: 'affinity-update', family: F, set: setName(a.set.set)! };
     if (a && 'drop' in a && a.drop === null) return { op: 'drop', why: 'no-local-endpoints' };
     const v = a?.vmap;
     const mod = numgen(v?.key);
@@ -90,7 +90,7 @@ function serviceRule(x: Exprs, F: TableFamily): Rule | undefined {
       if (hashed) return hashed;
     }
   }
-  if (x.length === 3 && same(matchRight(a, '==', { fib: { result: 'type', flags: ['saddr'] } }), 'local')) {
+  if (x.length === 3 && sameValue(matchRight(a, '==', { fib: { result: 'type', flags: ['saddr'] } }), 'local')) {
     const mark = markSet(b, '|');
     if (mark && target(c)) return { op: 'goto-if-from-node', mark, chain: target(c)! };
   }
@@ -113,10 +113,10 @@ function hashDnat(e: Json, F: TableFamily, proto: L4 | undefined): Rule | undefi
   const map = setName(m?.data);
   if (!j || !map || typeof j.mod !== 'number' || typeof j.seed !== 'number') return undefined;
   const seed = '0x' + (j.seed >>> 0).toString(16);
-  if (same(j.expr, payload(F, 'saddr'))) return proto ? { op: 'dnat-hash', family: F, proto, map, size: j.mod, hash: 'source', seed } : undefined;
+  if (sameValue(j.expr, payload(F, 'saddr'))) return proto ? { op: 'dnat-hash', family: F, proto, map, size: j.mod, hash: 'source', seed } : undefined;
   const parts = j.expr?.concat;
   const sportOf = parts?.[1]?.payload;
-  if (proto === undefined && parts?.length === 2 && same(parts[0], payload(F, 'saddr')) && sportOf?.field === 'sport' && isL4(sportOf.protocol)) {
+  if (proto === undefined && parts?.length === 2 && sameValue(parts[0], payload(F, 'saddr')) && sportOf?.field === 'sport' && isL4(sportOf.protocol)) {
     return { op: 'dnat-hash', family: F, proto: sportOf.protocol, map, size: j.mod, hash: 'flow', seed };
   }
   return undefined;
@@ -128,16 +128,16 @@ const LOOPBACK = { ip: { prefix: { addr: '127.0.0.0', len: 8 } }, ip6: '::1' };
 
 /** A rule of the skeleton's chains (lib/nft/skeleton.ts). */
 function skeletonRule(x: Exprs, F: TableFamily): Rule | undefined {
-  const newOnly = same(matchRight(x[0], 'in', { ct: { key: 'state' } }), 'new');
+  const newOnly = sameValue(matchRight(x[0], 'in', { ct: { key: 'state' } }), 'new');
   const rest = newOnly ? x.slice(1) : x;
   const [a, b, c, d] = rest;
   const flag = newOnly ? { newOnly: true } : {};
-  if (rest.length === 1 && same(a?.vmap?.key, daddrProtoPort(F))) {
+  if (rest.length === 1 && sameValue(a?.vmap?.key, daddrProtoPort(F))) {
     const map = setName(a.vmap.data);
     if (map === 'service-ips' || map === 'no-endpoint-services') return { op: 'address-vmap', family: F, map, ...flag };
   }
-  if (rest.length === 4 && matchRight(a, '==', payload(F, 'daddr')) === '@nodeport-ips' && same(matchRight(b, '!=', payload(F, 'daddr')), LOOPBACK[F])
-    && same(matchRight(c, '==', { fib: { result: 'type', flags: ['daddr'] } }), 'local') && same(d?.vmap?.key, protoPort)) {
+  if (rest.length === 4 && matchRight(a, '==', payload(F, 'daddr')) === '@nodeport-ips' && sameValue(matchRight(b, '!=', payload(F, 'daddr')), LOOPBACK[F])
+    && sameValue(matchRight(c, '==', { fib: { result: 'type', flags: ['daddr'] } }), 'local') && sameValue(d?.vmap?.key, protoPort)) {
     const map = setName(d.vmap.data);
     if (map === 'service-nodeports' || map === 'no-endpoint-nodeports') return { op: 'nodeport-vmap', family: F, map, ...flag };
   }
@@ -162,9 +162,9 @@ function skeletonRule(x: Exprs, F: TableFamily): Rule | undefined {
   if (x.length === 2 && x[1] && 'return' in x[1]) {
     const m = x[0]?.match;
     const and = m?.left?.['&'];
-    if (m?.op === '==' && m.right === 0 && Array.isArray(and) && same(and[0], meta('mark'))) return { op: 'return-unless-marked', mark: hexMark(and[1])! };
+    if (m?.op === '==' && m.right === 0 && Array.isArray(and) && sameValue(and[0], meta('mark'))) return { op: 'return-unless-marked', mark: hexMark(and[1])! };
   }
-  if (x.length === 3 && same(matchRight(x[0], 'in', { ct: { key: 'status' } }), 'dnat')
+  if (x.length === 3 && sameValue(matchRight(x[0], 'in', { ct: { key: 'status' } }), 'dnat')
     && matchRight(x[1], '==', { concat: [payload(F, 'saddr'), payload(F, 'daddr')] }) === '@hairpin' && x[2]?.masquerade?.flags === 'fully-random') {
     return { op: 'masquerade-hairpin', family: F };
   }
