@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '../lib/config/duration.ts';
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile, type ProxyConfig } from '../lib/config/kube-proxy-config.ts';
 import { levelForVerbosity } from '../lib/config/logging.ts';
-import { createLogger, type Logger, type LogLevel } from '../lib/log.ts';
+import { createLogger, type LogLevel } from '../lib/log.ts';
 import { isDNS1123Subdomain } from '../lib/model/validate.ts';
 
 const LOG_LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];

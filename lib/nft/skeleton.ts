@@ -1,7 +1,7 @@
 // What every sluice table has whatever the services: the shared sets and verdict maps, the base chains
 // on the kernel's hooks, and the helper chains they use. Service ports fill the sets and maps; the
 // trace (lib/trace/skeleton.ts) reads these chains' meaning rule by rule.
-import { TABLE_ID_SET, type Chain, type GlobalSetName, type SharedSet, type TableFamily } from './ir.ts';
+import { TABLE_ID_SET, type Chain, type SharedSet, type TableFamily } from './ir.ts';
 
 export interface Skeleton {
   sets: SharedSet[];

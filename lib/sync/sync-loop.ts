@@ -211,7 +211,7 @@ export class SyncLoop {
     // One transaction per family: a table the kernel refuses holds back only its own family.
     const results: FamilySyncResult[] = [];
     for (const t of ruleset.tables) {
-      const r = await this.syncFamily(t, ruleset, model, started, phases);
+      const r = await this.syncFamily(t, model, started, phases);
       if (r) results.push(r);
     }
     if (results.length === 0) {
@@ -254,7 +254,7 @@ export class SyncLoop {
   }
 
   /** Brings one family's table to `t`: a partial transaction, or a full sync; undefined when there was nothing to send. */
-  private async syncFamily(t: FamilyRuleset, ruleset: Ruleset, model: ProxyModel, started: number, phases: SyncPhases): Promise<FamilySyncResult | undefined> {
+  private async syncFamily(t: FamilyRuleset, model: ProxyModel, started: number, phases: SyncPhases): Promise<FamilySyncResult | undefined> {
     const st = this.families.get(t.family)!;
     if (!st.needFull && !st.applied) st.needFull = { reason: 'nothing applied yet' };
     if (!st.needFull && started - st.lastFullAt >= (this.o.fullSyncPeriodMs ?? FULL_SYNC_PERIOD_MS)) st.needFull = { reason: 'periodic full sync' };
