@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as yaml from 'js-yaml';
 import { NODE_NAMES, podAddresses, type NodeName, type PodSpec } from '../lab/topology.ts';
 import { loadManifests } from '../lib/manifests/load.ts';
+import { manifestFiles } from '../lib/manifests/read.ts';
 import { buildModel } from '../lib/model/build.ts';
 
 export const EXAMPLE_DIR = fileURLToPath(new URL('../examples/demo', import.meta.url));
@@ -63,12 +64,20 @@ function labPod(ep: any, where: string): PodSpec & { address: string } {
   return { name, node, index, address };
 }
 
+/**
+ * The EndpointSlices of the folder as written: sluice's reader keeps of an endpoint only what the
+ * proxy reads (lib/objects/objects.ts), and the pod names the demo builds are in targetRef.
+ */
+function writtenSlices(dir: string): any[] {
+  return manifestFiles(dir).flatMap((f) => yaml.loadAll(readFileSync(f, 'utf8')) as any[]).filter((o) => o?.kind === 'EndpointSlice');
+}
+
 export function readExample(dir: string): Example {
   const { store } = loadManifests(dir);
   const pods = new Map<string, PodSpec & { address: string }>();
-  for (const slice of store.objects().endpointSlices) {
+  for (const slice of writtenSlices(dir)) {
     for (const ep of (slice.endpoints as unknown[] | undefined) ?? []) {
-      const pod = labPod(ep, `EndpointSlice ${String(slice.metadata.name)}`);
+      const pod = labPod(ep, `EndpointSlice ${String(slice.metadata?.name)}`);
       const seen = pods.get(pod.name);
       if (seen && (seen.node !== pod.node || seen.index !== pod.index)) throw new Error(`pod ${pod.name} has two addresses in ${dir}`);
       pods.set(pod.name, pod);
